@@ -1,0 +1,1 @@
+"""Input pipelines for the GAN / WGAN / WGAN-GP reproduction."""

@@ -1,0 +1,1 @@
+"""Evaluation metrics for the GAN / WGAN / WGAN-GP reproduction."""

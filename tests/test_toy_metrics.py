@@ -1,0 +1,114 @@
+"""Tests for evaluation.toy: VEEGAN / PacGAN mode coverage."""
+
+import dataclasses
+
+import numpy as np
+import tensorflow as tf
+
+from evaluation.toy import ModeCoverage, mode_coverage
+
+_STD = 0.02
+# Eight centres on a circle of radius 2, 1.41 apart: far beyond 3 std.
+_ANGLES = np.arange(8) * np.pi / 4
+_CENTERS = 2.0 * np.stack([np.cos(_ANGLES), np.sin(_ANGLES)], axis=1)
+# A diagonal unit offset: 3.1 std along it is only 2.19 std per coordinate, so
+# the tests below tell a Euclidean threshold from a per-coordinate one.
+_DIAGONAL = np.array([1.0, 1.0]) / np.sqrt(2.0)
+
+
+class ModeCoverageTest(tf.test.TestCase):
+
+    def _mix(self):
+        """3 samples at centre 0, one 2.9 std from centre 2, one 3.1 std from centre 5."""
+        return np.concatenate([
+            np.repeat(_CENTERS[:1], 3, axis=0),
+            [_CENTERS[2] + 2.9 * _STD * _DIAGONAL],
+            [_CENTERS[5] + 3.1 * _STD * _DIAGONAL],
+        ])
+
+    def test_samples_at_every_centre_capture_all_modes(self):
+        result = mode_coverage(np.repeat(_CENTERS, 3, axis=0), _CENTERS, _STD)
+        self.assertIsInstance(result, ModeCoverage)
+        self.assertEqual(result.modes_captured, 8)
+        self.assertEqual(result.num_modes, 8)
+        self.assertEqual(result.high_quality_fraction, 1.0)
+        self.assertAllEqual(result.counts, np.full(8, 3))
+
+    def test_samples_in_one_mode_capture_one_mode(self):
+        rng = np.random.default_rng(0)
+        # Within 1 std of centre 3 in Euclidean distance.
+        offsets = rng.uniform(-0.7, 0.7, size=(50, 2)) * _STD
+        result = mode_coverage(_CENTERS[3] + offsets, _CENTERS, _STD)
+        self.assertEqual(result.modes_captured, 1)
+        self.assertEqual(result.high_quality_fraction, 1.0)
+        self.assertAllEqual(result.counts, [0, 0, 0, 50, 0, 0, 0, 0])
+
+    def test_far_samples_capture_nothing(self):
+        result = mode_coverage(np.full((10, 2), 100.0), _CENTERS, _STD)
+        self.assertEqual(result.modes_captured, 0)
+        self.assertEqual(result.num_modes, 8)
+        self.assertEqual(result.high_quality_fraction, 0.0)
+        self.assertAllEqual(result.counts, np.zeros(8))
+
+    def test_hand_made_mix_uses_a_euclidean_three_std_threshold(self):
+        result = mode_coverage(self._mix(), _CENTERS, _STD)
+        self.assertEqual(result.modes_captured, 2)
+        self.assertAllClose(result.high_quality_fraction, 4 / 5)
+        self.assertAllEqual(result.counts, [3, 0, 1, 0, 0, 0, 0, 0])
+
+    def test_threshold_argument_moves_the_boundary(self):
+        result = mode_coverage(self._mix(), _CENTERS, _STD, threshold=3.2)
+        self.assertEqual(result.modes_captured, 3)
+        self.assertEqual(result.high_quality_fraction, 1.0)
+        self.assertAllEqual(result.counts, [3, 0, 1, 0, 0, 1, 0, 0])
+
+    def test_nearest_centre_decides_the_mode(self):
+        # With std 1 the sample is within 3 std of centres 0 and 1 (0.92 and
+        # 0.61 away); only its nearest centre, 1, is credited.
+        sample = _CENTERS[1] + 0.4 * (_CENTERS[0] - _CENTERS[1])
+        result = mode_coverage([sample], _CENTERS, 1.0)
+        self.assertEqual(result.modes_captured, 1)
+        self.assertAllEqual(result.counts, [0, 1, 0, 0, 0, 0, 0, 0])
+
+    def test_three_dimensional_centres(self):
+        corners = np.array([[x, y, z] for x in (0, 1) for y in (0, 1) for z in (0, 1)], float)
+        std = 0.01
+        samples = np.concatenate([
+            corners[:5] + [0.0, 0.0, 2.5 * std],  # high quality, 5 modes
+            corners[6:7] + [0.0, 0.0, 3.5 * std],  # too far from its nearest corner
+        ])
+        result = mode_coverage(samples, corners, std)
+        self.assertEqual(result.modes_captured, 5)
+        self.assertEqual(result.num_modes, 8)
+        self.assertAllClose(result.high_quality_fraction, 5 / 6)
+        self.assertAllEqual(result.counts, [1, 1, 1, 1, 1, 0, 0, 0])
+
+    def test_nan_samples_are_not_high_quality(self):
+        result = mode_coverage([[np.nan, np.nan], _CENTERS[4]], _CENTERS, _STD)
+        self.assertEqual(result.modes_captured, 1)
+        self.assertEqual(result.high_quality_fraction, 0.5)
+        self.assertAllEqual(result.counts, [0, 0, 0, 0, 1, 0, 0, 0])
+
+    def test_result_is_immutable(self):
+        result = mode_coverage(_CENTERS, _CENTERS, _STD)
+        with self.assertRaises(dataclasses.FrozenInstanceError):
+            result.modes_captured = 0
+        with self.assertRaises(ValueError):
+            result.counts[0] = 5
+
+    def test_invalid_arguments_raise(self):
+        bad_calls = {
+            "1-D samples": (np.zeros(2), _CENTERS, _STD),
+            "no samples": (np.zeros((0, 2)), _CENTERS, _STD),
+            "1-D centers": (np.zeros((4, 2)), np.zeros(2), _STD),
+            "no centers": (np.zeros((4, 2)), np.zeros((0, 2)), _STD),
+            "dimension mismatch": (np.zeros((4, 3)), _CENTERS, _STD),
+            "zero std": (np.zeros((4, 2)), _CENTERS, 0.0),
+            "negative std": (np.zeros((4, 2)), _CENTERS, -1.0),
+            "nan std": (np.zeros((4, 2)), _CENTERS, np.nan),
+        }
+        for description, args in bad_calls.items():
+            with self.assertRaises(ValueError, msg=description):
+                mode_coverage(*args)
+        with self.assertRaises(ValueError):
+            mode_coverage(np.zeros((4, 2)), _CENTERS, _STD, threshold=0.0)
