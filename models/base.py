@@ -1,0 +1,140 @@
+"""What GAN, WGAN and WGAN-GP share: the loop of Algorithm 1 in every paper.
+
+Each generator iteration runs `n_critic` critic (discriminator) updates, each
+on a *fresh* batch of real data, then one generator update. Subclasses say how
+a critic update works (`critic_step`) and what the generator minimises
+(`generator_loss`); everything else lives here.
+"""
+
+import keras
+import tensorflow as tf
+
+from data.pipeline import stack_critic_batches
+from models import random
+
+LATENT_DISTRIBUTIONS = ("normal", "uniform")
+
+
+class AdversarialModel(keras.Model):
+    """A generator and a critic trained against each other with `fit`.
+
+    `fit` consumes the dataset returned by `critic_batches`: one element per
+    generator iteration, stacking the real batches its critic updates use,
+    shape [n_critic, batch, ...]. `train_step` returns that iteration's values
+    (what callbacks see per step); the `keras.metrics.Mean` trackers hold their
+    running means (what the history records per epoch).
+
+    Randomness (latent codes, interpolation weights) comes from
+    `self.seed_generator`, so a seeded model gives the same numbers in eager
+    mode, in graph mode and under XLA.
+    """
+
+    metric_names = ("d_loss", "g_loss")
+
+    def __init__(self, generator, critic, n_critic=1, latent_distribution="normal",
+                 seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if int(n_critic) < 1:
+            raise ValueError(f"n_critic must be at least 1, got {n_critic}")
+        if latent_distribution not in LATENT_DISTRIBUTIONS:
+            raise ValueError(f"latent_distribution must be one of "
+                             f"{LATENT_DISTRIBUTIONS}, got {latent_distribution!r}")
+        self.generator = generator
+        self.critic = critic
+        self.n_critic = int(n_critic)
+        self.latent_distribution = latent_distribution
+        self.latent_shape = tuple(generator.input_shape[1:])
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.trackers = {name: keras.metrics.Mean(name=name)
+                         for name in self.metric_names}
+        self.built = True  # both networks arrive built
+
+    def compile(self, generator_optimizer, critic_optimizer, **kwargs):
+        # optimizer=None: the two optimizers below are the only ones.
+        super().compile(optimizer=None, **kwargs)
+        self.generator_optimizer = generator_optimizer
+        self.critic_optimizer = critic_optimizer
+        # Build the slots now: optimizers build lazily on first use, and that
+        # first use is inside the critic loop, where no variable may be created.
+        generator_optimizer.build(self.generator.trainable_variables)
+        critic_optimizer.build(self.critic.trainable_variables)
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    # --- the schedule and the data it implies -------------------------------
+
+    def critic_iterations(self, generator_iteration):
+        """Critic updates before generator update number `generator_iteration` (0-based)."""
+        del generator_iteration
+        return self.n_critic
+
+    @property
+    def fixed_critic_iterations(self):
+        """The constant number of critic updates per generator update, or None if it varies."""
+        return self.n_critic
+
+    def critic_batches(self, batches, start_iteration=0):
+        """Group an endless dataset of real batches into what `fit` consumes."""
+        return stack_critic_batches(
+            batches, self.critic_iterations, self.fixed_critic_iterations,
+            start_iteration)
+
+    # --- sampling -------------------------------------------------------------
+
+    def sample_latent(self, n):
+        """n latent codes: N(0, 1), or U[-1, 1] as in DCGAN (Radford et al. 2016, Section 4)."""
+        shape = tf.concat([[n], self.latent_shape], axis=0)
+        if self.latent_distribution == "uniform":
+            return 2.0 * random.uniform(shape, self.seed_generator) - 1.0
+        return random.normal(shape, self.seed_generator)
+
+    def generate(self, n, training=False):
+        """n samples from the generator."""
+        return self.generator(self.sample_latent(n), training=training)
+
+    def call(self, latent, training=False):
+        return self.generator(latent, training=training)
+
+    # --- one generator iteration ----------------------------------------------
+
+    def train_step(self, real_batches):
+        """Algorithm 1: critic updates on each real batch in turn, then one generator update.
+
+        The values reported for the critic are those of the last critic update
+        (as the authors' code logs them).
+        """
+        # Keras traces train_step without AutoGraph: an explicit while_loop,
+        # so the number of critic updates may vary from one iteration to the next.
+        _, logs = tf.while_loop(
+            lambda i, _: i < tf.shape(real_batches)[0],
+            lambda i, _: (i + 1, self.critic_step(real_batches[i])),
+            (tf.constant(1), self.critic_step(real_batches[0])))
+        logs = dict(logs, **self.generator_step(tf.shape(real_batches)[1]))
+        for name, value in logs.items():
+            self.trackers[name].update_state(value)
+        return logs
+
+    def critic_step(self, real):
+        """One critic update on the real batch `real`; returns its metrics."""
+        raise NotImplementedError
+
+    def generator_loss(self, fake_scores):
+        """What the generator minimises, given the critic's scores of its samples."""
+        raise NotImplementedError
+
+    def generator_step(self, batch_size):
+        """One generator update on a fresh latent batch; the critic is not changed."""
+        latent = self.sample_latent(batch_size)
+        with tf.GradientTape() as tape:
+            fake = self.generator(latent, training=True)
+            g_loss = self.generator_loss(self.critic(fake, training=True))
+        self.apply_loss(tape, g_loss, self.generator, self.generator_optimizer)
+        return {"g_loss": g_loss}
+
+    @staticmethod
+    def apply_loss(tape, loss, network, optimizer):
+        """One optimizer step on `network`'s trainable weights, and on nothing else."""
+        variables = network.trainable_variables
+        optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))

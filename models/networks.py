@@ -1,0 +1,30 @@
+"""Network builders. Each returns a built functional `keras.Model`."""
+
+import keras
+
+
+def toy_mlp(input_dim, output_dim, hidden_units=512, hidden_layers=3, name=None):
+    """The toy generator / critic of the WGAN-GP authors' gan_toy.py (Gulrajani et al. 2017).
+
+    `hidden_layers` ReLU layers of `hidden_units` (3 x 512 in the paper's toy
+    experiments), then a linear output. As in their tflib code, the ReLU
+    layers use He-uniform initialisation and the output layer Glorot-uniform;
+    biases start at zero.
+    """
+    inputs = keras.Input((input_dim,))
+    x = inputs
+    for i in range(hidden_layers):
+        x = keras.layers.Dense(hidden_units, activation="relu",
+                               kernel_initializer="he_uniform", name=f"relu_{i}")(x)
+    outputs = keras.layers.Dense(output_dim, name="linear")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def toy_generator(latent_dim=2, data_dim=2, **kwargs):
+    """Toy MLP generator: z (2-d N(0, 1) in the paper) -> a 2-d point."""
+    return toy_mlp(latent_dim, data_dim, name="generator", **kwargs)
+
+
+def toy_critic(data_dim=2, **kwargs):
+    """Toy MLP critic / discriminator: a 2-d point -> one unbounded score (no sigmoid)."""
+    return toy_mlp(data_dim, 1, name="critic", **kwargs)

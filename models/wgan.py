@@ -1,0 +1,69 @@
+"""Wasserstein GAN with weight clipping (Arjovsky, Chintala & Bottou 2017)."""
+
+import tensorflow as tf
+
+from models import losses
+from models.base import AdversarialModel
+
+
+class WGAN(AdversarialModel):
+    """Algorithm 1 of the WGAN paper: RMSProp critic updates, each followed by clipping.
+
+    Args:
+      clip_value: c; every trainable critic weight is clipped to [-c, c] after
+        each critic update.
+      n_critic: critic updates per generator update (5 in the paper).
+      authors_schedule: the schedule of the authors' code (left out of the
+        paper): 100 critic updates for each of the first 25 generator
+        iterations and on every 500th, n_critic otherwise.
+    """
+
+    metric_names = ("d_loss", "g_loss", "wasserstein", "clipped_fraction")
+    # The authors' schedule (main.py of their code: Diters = 100 when
+    # gen_iterations < 25 or gen_iterations % 500 == 0).
+    WARMUP_ITERATIONS = 25
+    WARMUP_CRITIC_ITERATIONS = 100
+    WARMUP_EVERY = 500
+
+    def __init__(self, generator, critic, clip_value=0.01, n_critic=5,
+                 authors_schedule=False, **kwargs):
+        if not clip_value > 0:
+            raise ValueError(f"clip_value must be positive, got {clip_value}")
+        super().__init__(generator, critic, n_critic=n_critic, **kwargs)
+        self.clip_value = float(clip_value)
+        self.authors_schedule = bool(authors_schedule)
+
+    def critic_iterations(self, generator_iteration):
+        if not self.authors_schedule:
+            return self.n_critic
+        warmup = tf.logical_or(generator_iteration < self.WARMUP_ITERATIONS,
+                               generator_iteration % self.WARMUP_EVERY == 0)
+        return tf.where(warmup, tf.constant(self.WARMUP_CRITIC_ITERATIONS, tf.int64),
+                        tf.constant(self.n_critic, tf.int64))
+
+    @property
+    def fixed_critic_iterations(self):
+        return None if self.authors_schedule else self.n_critic
+
+    def critic_step(self, real):
+        fake = self.generator(self.sample_latent(tf.shape(real)[0]), training=True)
+        with tf.GradientTape() as tape:
+            d_loss = losses.wasserstein_critic_loss(
+                self.critic(real, training=True), self.critic(fake, training=True))
+        self.apply_loss(tape, d_loss, self.critic, self.critic_optimizer)
+        return {"d_loss": d_loss, "wasserstein": -d_loss,
+                "clipped_fraction": self.clip_critic_weights()}
+
+    def clip_critic_weights(self):
+        """Clip every trainable critic weight to [-c, c]; return the fraction at the bound."""
+        at_bound, total = 0.0, 0
+        for variable in self.critic.trainable_variables:
+            clipped = tf.clip_by_value(variable, -self.clip_value, self.clip_value)
+            variable.assign(clipped)
+            at_bound += tf.reduce_sum(
+                tf.cast(tf.abs(clipped) >= self.clip_value, tf.float32))
+            total += variable.shape.num_elements()
+        return at_bound / total
+
+    def generator_loss(self, fake_scores):
+        return losses.wasserstein_generator_loss(fake_scores)
