@@ -1,0 +1,50 @@
+"""Pictures of a toy run: real and generated samples over the critic's value surface."""
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; no display on these machines
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+# The WGAN-GP authors plot the critic on a 128 x 128 grid over [-3, 3]^2.
+GRID_EXTENT = 3.0
+GRID_RESOLUTION = 128
+
+
+def critic_surface(critic, extent=GRID_EXTENT, resolution=GRID_RESOLUTION):
+    """The critic's value on a square grid, ready for `plt.contour(xs, xs, values)`.
+
+    Returns (xs, values) with values[i, j] = critic((xs[j], xs[i])): rows follow
+    the vertical axis, as matplotlib expects (the authors' code builds the
+    transposed grid and transposes back before plotting).
+    """
+    xs = np.linspace(-extent, extent, resolution, dtype=np.float32)
+    points = np.stack(np.meshgrid(xs, xs, indexing="xy"), axis=-1).reshape(-1, 2)
+    values = np.asarray(critic(points, training=False)).reshape(resolution, resolution)
+    return xs, values
+
+
+def plot_toy_samples(ax, critic, real, fake, title=None, extent=GRID_EXTENT):
+    """Draw the critic's contours with real (orange) and generated (green) samples on `ax`."""
+    xs, values = critic_surface(critic, extent)
+    contours = ax.contourf(xs, xs, values, levels=20, cmap="Blues", alpha=0.8)
+    # Real samples last: they are tight clusters the generated cloud would hide.
+    ax.scatter(fake[:, 0], fake[:, 1], s=4, c="tab:green", marker="+", label="generated")
+    ax.scatter(real[:, 0], real[:, 1], s=4, c="tab:orange", marker="+", label="real")
+    ax.set_xlim(-extent, extent)
+    ax.set_ylim(-extent, extent)
+    ax.set_aspect("equal")
+    ax.legend(loc="upper right", markerscale=3, fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=9)
+    return contours
+
+
+def save_toy_figure(path, critic, real, fake, title=None):
+    """Write a PNG of `plot_toy_samples` with a colour bar for the critic's value."""
+    fig, ax = plt.subplots(figsize=(6, 5.4))
+    contours = plot_toy_samples(ax, critic, real, fake, title)
+    fig.colorbar(contours, ax=ax, label="critic value")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
