@@ -1,0 +1,235 @@
+"""Behaviour of GAN, WGAN and WGAN-GP training steps, each against a known answer."""
+
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from data.toy import mode_centers, mode_std, toy_batches
+from evaluation.toy import mode_coverage
+from models import GAN, WGAN, WGANGP
+from models.networks import toy_critic, toy_generator
+
+MODELS = {
+    "gan": lambda g, d, **kw: GAN(g, d, **kw),
+    "wgan": lambda g, d, **kw: WGAN(g, d, n_critic=3, **kw),
+    "wgan_gp": lambda g, d, **kw: WGANGP(g, d, n_critic=3, penalty_weight=10.0, **kw),
+}
+
+
+def build(name, hidden_units=32, seed=0, learning_rate=1e-3, **compile_kwargs):
+    """A small compiled toy model; weights and random draws fixed by `seed`."""
+    keras.utils.set_random_seed(seed)
+    model = MODELS[name](toy_generator(hidden_units=hidden_units),
+                         toy_critic(hidden_units=hidden_units), seed=seed)
+    optimizer = keras.optimizers.RMSprop if name == "wgan" else keras.optimizers.Adam
+    model.compile(optimizer(learning_rate), optimizer(learning_rate), **compile_kwargs)
+    return model
+
+
+def real_stacks(model, iterations, batch_size=64, seed=0):
+    return model.critic_batches(toy_batches("8gaussians", batch_size, seed)).take(iterations)
+
+
+def snapshot(network):
+    """Every variable of `network` (trainable or not), flattened into one vector."""
+    return np.concatenate([v.numpy().ravel() for v in network.variables])
+
+
+class StepIsolationTest(tf.test.TestCase):
+    """Critic updates leave the generator alone and generator updates the critic."""
+
+    def test_each_step_changes_only_its_own_network(self):
+        real = next(iter(toy_batches("8gaussians", 64)))
+        for name in MODELS:
+            model = build(name)
+            generator, critic = snapshot(model.generator), snapshot(model.critic)
+            model.critic_step(real)
+            self.assertAllEqual(generator, snapshot(model.generator), msg=name)
+            self.assertNotAllClose(critic, snapshot(model.critic), msg=name)
+            critic = snapshot(model.critic)
+            model.generator_step(64)
+            self.assertAllEqual(critic, snapshot(model.critic), msg=name)
+            self.assertNotAllClose(generator, snapshot(model.generator), msg=name)
+
+    def test_each_critic_update_sees_its_own_real_batch(self):
+        seen = []
+
+        class Recording(WGANGP):
+            def critic_step(self, real):
+                seen.append(real.numpy())
+                return super().critic_step(real)
+
+        keras.utils.set_random_seed(0)
+        model = Recording(toy_generator(hidden_units=8), toy_critic(hidden_units=8),
+                          n_critic=5)
+        model.compile(keras.optimizers.Adam(), keras.optimizers.Adam())
+        stack = next(iter(model.critic_batches(toy_batches("8gaussians", 16))))
+        model.train_step(stack)  # eager: the loop runs in Python
+        self.assertLen(seen, 5)
+        for i, batch in enumerate(seen):
+            self.assertAllEqual(batch, stack[i].numpy())
+        self.assertLen({b.tobytes() for b in seen}, 5)  # five distinct batches
+
+    def test_generator_iterations_count_train_steps(self):
+        model = build("wgan_gp", jit_compile=False)
+        model.fit(real_stacks(model, 4), epochs=1, verbose=0)
+        self.assertEqual(int(model.generator_optimizer.iterations), 4)
+        self.assertEqual(int(model.critic_optimizer.iterations), 4 * 3)
+
+
+class WeightClippingTest(tf.test.TestCase):
+
+    def test_critic_weights_stay_in_bounds_after_every_critic_update(self):
+        c = 0.01
+        model = build("wgan")
+        self.assertGreater(np.abs(snapshot(model.critic)).max(), c)
+        for real in list(toy_batches("8gaussians", 64).take(4)):
+            logs = model.critic_step(real)
+            weights = snapshot(model.critic)
+            self.assertAllInRange(weights, -c, c)
+            # The reported fraction is the fraction of weights sitting at +-c.
+            self.assertAllClose(logs["clipped_fraction"], np.mean(np.abs(weights) >= c))
+        self.assertGreater(float(logs["clipped_fraction"]), 0.5)  # He init is wide
+
+    def test_clipping_inside_compiled_training(self):
+        model = build("wgan", jit_compile=True)
+        model.fit(real_stacks(model, 3), epochs=1, verbose=0)
+        self.assertAllInRange(snapshot(model.critic), -0.01, 0.01)
+
+
+class GradientPenaltyModelTest(tf.test.TestCase):
+
+    def linear_model(self, w, penalty_weight):
+        critic = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, use_bias=False)])
+        critic.layers[0].kernel.assign(np.reshape(w, [2, 1]))
+        model = WGANGP(toy_generator(hidden_units=8), critic, penalty_weight=penalty_weight)
+        model.compile(keras.optimizers.Adam(), keras.optimizers.Adam())
+        return model
+
+    def test_reported_penalty_of_a_linear_critic(self):
+        # D(x) = w.x: grad = w at every x_hat, so the term is lambda (||w|| - 1)^2.
+        model = self.linear_model([3.0, 4.0], penalty_weight=10.0)
+        logs = model.critic_step(tf.ones([32, 2]))
+        self.assertAllClose(logs["gradient_penalty"], 10.0 * 16.0, rtol=1e-6)
+        self.assertAllClose(logs["grad_norm"], 5.0, rtol=1e-6)
+        self.assertAllClose(logs["d_loss"], logs["gradient_penalty"] - logs["wasserstein"])
+
+    def test_interpolation_weights_are_per_sample_uniform(self):
+        model = self.linear_model([1.0, 0.0], penalty_weight=1.0)
+        for shape in ([4096, 2], [4096, 8, 8, 3]):
+            eps = model.interpolation_weights(tf.zeros(shape)).numpy()
+            self.assertEqual(eps.shape, (shape[0],) + (1,) * (len(shape) - 1))
+            self.assertAllInRange(eps, 0.0, 1.0)
+            self.assertAllClose(eps.mean(), 0.5, atol=0.02)
+            self.assertAllClose(eps.var(), 1.0 / 12.0, atol=0.01)
+
+
+class WassersteinSignTest(tf.test.TestCase):
+    """-critic loss estimates W1: positive, and shrinking as the distributions meet."""
+
+    def test_estimate_tracks_the_distance_between_two_gaussians(self):
+        estimates = {}
+        for shift in (4.0, 2.0, 1.0):
+            # A generator that ignores its weights: N(0, 0.1^2) shifted by (shift, 0).
+            latent = keras.Input((2,))
+            moved = keras.layers.Lambda(lambda z, s=shift: 0.1 * z + [s, 0.0])(latent)
+            generator = keras.Model(latent, moved)
+            keras.utils.set_random_seed(0)
+            model = WGANGP(generator, toy_critic(hidden_units=64), penalty_weight=10.0,
+                           seed=0)
+            model.compile(keras.optimizers.Adam(), keras.optimizers.Adam(1e-3, 0.5, 0.9))
+            step = tf.function(model.critic_step)
+            real = tf.random.stateless_normal([300, 256, 2], seed=[1, 1]) * 0.1
+            for batch in real:
+                logs = step(batch)
+            estimates[shift] = float(logs["wasserstein"])
+        # The true W1 between the two is exactly the shift.
+        self.assertGreater(estimates[1.0], 0.0)
+        self.assertGreater(estimates[2.0], estimates[1.0])
+        self.assertGreater(estimates[4.0], estimates[2.0])
+        for shift, estimate in estimates.items():
+            self.assertAllClose(estimate, shift, rtol=0.25, msg=f"shift {shift}")
+
+
+class ExecutionModeTest(tf.test.TestCase):
+    """The same seed gives the same numbers in eager mode, graph mode and under XLA."""
+
+    def test_modes_agree(self):
+        for name in MODELS:
+            results = {}
+            for mode, kwargs in {"eager": dict(run_eagerly=True),
+                                 "graph": dict(jit_compile=False),
+                                 "xla": dict(jit_compile=True)}.items():
+                model = build(name, **kwargs)
+                history = model.fit(real_stacks(model, 2), epochs=1, verbose=0).history
+                results[mode] = (history,
+                                 np.concatenate([snapshot(model.generator),
+                                                 snapshot(model.critic)]),
+                                 model.generate(8).numpy())
+            eager_history, eager_weights, eager_samples = results["eager"]
+            for mode in ("graph", "xla"):
+                history, weights, samples = results[mode]
+                for key, values in eager_history.items():
+                    self.assertAllClose(values, history[key], rtol=1e-4, atol=1e-5,
+                                        msg=f"{name} {mode} {key}")
+                self.assertAllClose(eager_weights, weights, rtol=1e-4, atol=1e-5,
+                                    msg=f"{name} {mode} weights")
+                self.assertAllClose(eager_samples, samples, rtol=1e-4, atol=1e-5)
+
+    def test_same_seed_same_run_different_seed_different_run(self):
+        def run(seed):
+            model = build("wgan_gp", seed=seed, jit_compile=True)
+            return model.fit(real_stacks(model, 2, seed=seed), epochs=1,
+                             verbose=0).history["d_loss"]
+
+        first = run(1)
+        self.assertAllEqual(first, run(1))
+        self.assertNotAllClose(first, run(2))
+
+
+class SamplingAndSavingTest(tf.test.TestCase):
+
+    def test_generate_and_keras_format_round_trip(self):
+        model = build("wgan_gp")
+        samples = model.generate(10)
+        self.assertEqual(samples.shape, (10, 2))
+        latent = model.sample_latent(10)
+        path = os.path.join(self.get_temp_dir(), "generator.keras")
+        model.generator.save(path)
+        restored = keras.saving.load_model(path)
+        self.assertAllEqual(model.generator(latent), restored(latent))
+
+    def test_uniform_latent_for_dcgan(self):
+        keras.utils.set_random_seed(0)
+        model = GAN(toy_generator(latent_dim=100), toy_critic(), latent_distribution="uniform")
+        z = model.sample_latent(5000).numpy()
+        self.assertEqual(z.shape, (5000, 100))
+        self.assertAllInRange(z, -1.0, 1.0)
+        self.assertAllClose(z.var(), 1.0 / 3.0, atol=0.01)
+
+    def test_bad_arguments_raise(self):
+        g, d = toy_generator(hidden_units=4), toy_critic(hidden_units=4)
+        for make in (lambda: WGANGP(g, d, n_critic=0), lambda: WGANGP(g, d, penalty_weight=-1),
+                     lambda: WGAN(g, d, clip_value=0), lambda: GAN(g, d, generator_loss="x"),
+                     lambda: GAN(g, d, latent_distribution="cauchy")):
+            with self.assertRaises(ValueError):
+                make()
+
+
+class ModeCaptureTest(tf.test.TestCase):
+
+    def test_short_wgan_gp_run_captures_the_8_modes(self):
+        # The authors' toy recipe (Adam 1e-4, betas 0.5/0.9, lambda 0.1, 5 critic
+        # updates, batch 256) with 128-unit MLPs, for 1000 generator iterations.
+        keras.utils.set_random_seed(0)
+        model = WGANGP(toy_generator(hidden_units=128), toy_critic(hidden_units=128),
+                       penalty_weight=0.1, n_critic=5, seed=0)
+        adam = lambda: keras.optimizers.Adam(1e-4, beta_1=0.5, beta_2=0.9)
+        model.compile(adam(), adam())
+        model.fit(model.critic_batches(toy_batches("8gaussians", 256)),
+                  steps_per_epoch=1000, epochs=1, verbose=0)
+        coverage = mode_coverage(model.generate(2500).numpy(), mode_centers("8gaussians"),
+                                 mode_std("8gaussians"))
+        self.assertGreaterEqual(coverage.modes_captured, 7)
