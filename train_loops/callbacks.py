@@ -1,6 +1,7 @@
-"""Keras callbacks the runner attaches to `fit`: per-step CSV and periodic evaluation."""
+"""Keras callbacks the runner attaches to `fit`: per-step CSV, periodic evaluation, Ctrl-C."""
 
 import csv
+import signal
 import time
 
 import keras
@@ -82,3 +83,40 @@ class ToyEvaluation(keras.callbacks.Callback):
         print(f"iteration {iteration}  {seconds:.0f}s  {metrics}{modes}", flush=True)
         self.last = (iteration, result)
         return result
+
+
+class StopOnInterrupt(keras.callbacks.Callback):
+    """Ctrl-C during `fit` stops training cleanly after the current generator iteration.
+
+    A KeyboardInterrupt lands wherever Python happens to be, typically just
+    after a train step has updated the weights but before the callbacks have
+    logged it, so the outputs would disagree about how many iterations were
+    done. Instead, the first SIGINT only asks `fit` to stop once this step's
+    callbacks have run (`interrupted` tells the runner); a second one raises
+    KeyboardInterrupt at once, as usual.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.interrupted = False
+        self.previous_handler = None
+
+    def on_train_begin(self, logs=None):
+        self.previous_handler = signal.signal(signal.SIGINT, self._request_stop)
+
+    def _request_stop(self, signum, frame):
+        del signum, frame
+        self.interrupted = True
+        self._restore_handler()  # a second Ctrl-C interrupts at once
+
+    def _restore_handler(self):
+        if self.previous_handler is not None:
+            signal.signal(signal.SIGINT, self.previous_handler)
+            self.previous_handler = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.interrupted:
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        self._restore_handler()

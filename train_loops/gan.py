@@ -7,11 +7,9 @@ differ only in their algorithm. k = 1 discriminator step, as in the paper.
 
 from absl import flags
 
-from models import GAN
-from models.gan import GENERATOR_LOSSES
 from train_loops import runner
 
-flags.DEFINE_enum("generator_loss", "non_saturating", sorted(GENERATOR_LOSSES),
+flags.DEFINE_enum("generator_loss", "non_saturating", ["minimax", "non_saturating"],
                   "non_saturating: maximise log D(G(z)); minimax: minimise "
                   "log(1 - D(G(z))).")
 
@@ -19,6 +17,8 @@ PRESET = dict(optimizer="adam", learning_rate=1e-4, beta_1=0.5, beta_2=0.9, n_cr
 
 
 def build(generator, discriminator):
+    from models import GAN  # TensorFlow loads only once the flags are good
+
     f = flags.FLAGS
     return GAN(generator, discriminator, generator_loss=f.generator_loss,
                discriminator_steps=f.n_critic, seed=f.seed)

@@ -124,7 +124,7 @@ def train(algorithm, build_model):
     from data.toy import toy_batches
     from evaluation.plots import save_toy_figure
     from models.networks import toy_critic, toy_generator
-    from train_loops.callbacks import StepLogger, ToyEvaluation
+    from train_loops.callbacks import StepLogger, StopOnInterrupt, ToyEvaluation
 
     keras.utils.set_random_seed(FLAGS.seed)  # weight initialisation
     networks = dict(hidden_units=FLAGS.hidden_units)
@@ -143,15 +143,18 @@ def train(algorithm, build_model):
 
     evaluation = ToyEvaluation(model, FLAGS.dataset, FLAGS.eval_every, FLAGS.eval_samples,
                                os.path.join(output_dir, "evaluation.csv"))
-    callbacks = [StepLogger(os.path.join(output_dir, "metrics.csv")), evaluation]
+    stop = StopOnInterrupt()  # Ctrl-C: stop after the current iteration, logged
+    callbacks = [StepLogger(os.path.join(output_dir, "metrics.csv")), evaluation, stop]
     data = model.critic_batches(toy_batches(FLAGS.dataset, FLAGS.batch_size, FLAGS.seed))
     start = time.time()
     interrupted = False
     try:
-        model.fit(data, steps_per_epoch=FLAGS.iterations, epochs=1,
+        model.fit(data, steps_per_epoch=FLAGS.iterations, epochs=1, shuffle=False,
                   verbose=1 if sys.stdout.isatty() else 0, callbacks=callbacks)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # before training began, or a second Ctrl-C
         interrupted = True
+    interrupted = interrupted or stop.interrupted
+    if interrupted:
         print("\ninterrupted: writing the outputs of the iterations done", flush=True)
     wall_time = time.time() - start
 
@@ -176,6 +179,7 @@ def write_flags(path):
     """The runner's and the entry point's flags, as a file --flagfile reads back."""
     modules = {__name__, sys.argv[0]}
     lines = [FLAGS[name].serialize() for name in sorted(FLAGS)
-             if FLAGS.find_module_defining_flag(name) in modules]
+             if FLAGS.find_module_defining_flag(name) in modules
+             and FLAGS[name].value is not None]  # an unset flag serialises to ""
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")

@@ -6,7 +6,6 @@ it: RMSProp 5e-5 for both networks, c = 0.01, 5 critic updates, batch 256.
 
 from absl import flags
 
-from models import WGAN
 from train_loops import runner
 
 flags.DEFINE_float("clip_value", 0.01, "c: critic weights are clipped to [-c, c].")
@@ -18,6 +17,8 @@ PRESET = dict(optimizer="rmsprop", learning_rate=5e-5, n_critic=5)
 
 
 def build(generator, critic):
+    from models import WGAN  # TensorFlow loads only once the flags are good
+
     f = flags.FLAGS
     return WGAN(generator, critic, clip_value=f.clip_value, n_critic=f.n_critic,
                 authors_schedule=f.authors_schedule, seed=f.seed)

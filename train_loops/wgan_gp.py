@@ -6,7 +6,6 @@ lambda = 0.1, 5 critic updates, batch 256, MLPs of 3 x 512 ReLU.
 
 from absl import flags
 
-from models import WGANGP
 from train_loops import runner
 
 flags.DEFINE_float("penalty_weight", 0.1,
@@ -18,6 +17,8 @@ PRESET = dict(optimizer="adam", learning_rate=1e-4, beta_1=0.5, beta_2=0.9, n_cr
 
 
 def build(generator, critic):
+    from models import WGANGP  # TensorFlow loads only once the flags are good
+
     f = flags.FLAGS
     return WGANGP(generator, critic, penalty_weight=f.penalty_weight, n_critic=f.n_critic,
                   one_sided=f.one_sided, seed=f.seed)

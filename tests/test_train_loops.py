@@ -1,0 +1,445 @@
+"""End-to-end tests of `python -m train_loops.gan | wgan | wgan_gp`, run as subprocesses.
+
+Each subprocess costs a TensorFlow import (seconds of CPU), so every command
+line below runs once and a class's tests check what its runs left behind.
+`setUpModule` queues all of them, three at a time in background threads, so
+that both cores stay busy; each class's `setUpClass` waits for its own runs.
+"""
+
+import concurrent.futures
+import csv
+import json
+import math
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import tensorflow as tf
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+RUN_TIMEOUT = 300  # seconds; far beyond what any run here needs, so nothing can hang
+
+# A short run: 20 generator iterations of 3 x 16-unit MLPs, evaluated twice.
+SHORT = ["--iterations=20", "--eval_every=10", "--hidden_units=16", "--batch_size=32",
+         "--eval_samples=200"]
+OUTPUTS = {"flags.txt", "metrics.csv", "evaluation.csv", "summary.json", "samples.png",
+           "generator.keras"}
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+# TensorFlow 2.21's C++ libraries log through absl before anyone calls
+# absl::InitializeLog(), and such messages reach stderr whatever
+# TF_CPP_MIN_LOG_LEVEL says (oneDNN and "no CUDA" notices on every import).
+# They are not the program's output, so the one-line checks skip them.
+_NATIVE_LOG = re.compile(r"^[IWEF]\d{4} [\d:.]+\s+\d+ \S+:\d+\] ")
+_ABSL_PREAMBLE = ("WARNING: All log messages before absl::InitializeLog() is called "
+                  "are written to STDERR")
+
+
+def program_lines(stderr):
+    """The lines of `stderr` written by the program rather than by TF's C++ logging."""
+    return [line for line in stderr.splitlines()
+            if line.strip() and line != _ABSL_PREAMBLE and not _NATIVE_LOG.match(line)]
+
+
+def command(algorithm, *args):
+    return [sys.executable, "-m", f"train_loops.{algorithm}", *args]
+
+
+def run(algorithm, *args):
+    """Run the command to completion; returns the CompletedProcess (text output)."""
+    return subprocess.run(command(algorithm, *args), cwd=REPO, env=ENV, capture_output=True,
+                          text=True, timeout=RUN_TIMEOUT)
+
+
+_pool = None
+_root = None
+_jobs = {}
+
+
+def setUpModule():
+    global _pool, _root
+    _root = tempfile.mkdtemp()
+    _pool = concurrent.futures.ThreadPoolExecutor(max_workers=3)
+    # Longest first: the interrupted run and the two runs of the round trip.
+    for job in (InterruptTest.work, FlagfileRoundTripTest.work, GanRunTest.work,
+                WganRunTest.work, WganGpRunTest.work):
+        start(job)
+    for case in BadInputTest.CASES:
+        start(BadInputTest.work, case)
+
+
+def tearDownModule():
+    _pool.shutdown(wait=True, cancel_futures=True)
+    shutil.rmtree(_root, ignore_errors=True)
+
+
+def start(job, *args):
+    """Run job(directory, *args) in the background (once); returns its future."""
+    key = (job, args)
+    if key not in _jobs:
+        _jobs[key] = _pool.submit(job, tempfile.mkdtemp(dir=_root), *args)
+    return _jobs[key]
+
+
+def result(job, *args):
+    return start(job, *args).result()
+
+
+def read_csv(path):
+    """(header, rows) of a CSV file."""
+    with open(path, newline="") as f:
+        header, *rows = list(csv.reader(f))
+    return header, rows
+
+
+def column(header, rows, name):
+    return np.array([float(row[header.index(name)]) for row in rows])
+
+
+def read_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+class BadInputTest(tf.test.TestCase):
+    """Bad command lines: one line on stderr naming the problem, exit status 2, no outputs."""
+
+    # name: (algorithm, arguments, what the message must mention)
+    CASES = {
+        "unknown_dataset": ("gan", ["--dataset=10gaussians"], "--dataset"),
+        "negative_learning_rate": ("wgan_gp", ["--learning_rate=-1"], "--learning_rate"),
+        "zero_n_critic": ("wgan", ["--n_critic=0"], "--n_critic"),
+        "zero_batch_size": ("gan", ["--batch_size=0"], "--batch_size"),
+        "zero_iterations": ("wgan_gp", ["--iterations=0"], "--iterations"),
+        "unknown_flag": ("wgan", ["--no_such_flag=3"], "no_such_flag"),
+        "positional_argument": ("gan", ["stray_argument"], "stray_argument"),
+        # Checked by the model's constructor, which runs after TF and the
+        # networks are up: the runner must still answer in one line, and must
+        # not have created the output folder yet.
+        "negative_penalty_weight": ("wgan_gp", ["--penalty_weight=-1"], "penalty_weight"),
+        "zero_clip_value": ("wgan", ["--clip_value=0"], "clip_value"),
+        "unknown_generator_loss": ("gan", ["--generator_loss=bogus"], "--generator_loss"),
+        "beta_1_of_one": ("gan", ["--beta_1=1"], "--beta_1"),
+    }
+
+    @classmethod
+    def work(cls, directory, case):
+        algorithm, args, _ = cls.CASES[case]
+        output_dir = os.path.join(directory, "out")
+        return output_dir, run(algorithm, *args, f"--output_dir={output_dir}")
+
+    def check(self, case):
+        algorithm, _, mentions = self.CASES[case]
+        output_dir, outcome = result(self.work, case)
+        self.assertEqual(outcome.returncode, 2, msg=outcome.stderr)
+        self.assertNotIn("Traceback", outcome.stderr)
+        lines = program_lines(outcome.stderr)
+        self.assertLen(lines, 1, msg=outcome.stderr)
+        self.assertStartsWith(lines[0], f"python -m train_loops.{algorithm}: error: ")
+        self.assertIn(mentions, lines[0])
+        self.assertEqual(outcome.stdout, "")
+        self.assertFalse(os.path.exists(output_dir), msg=f"{output_dir} was created")
+
+    def test_unknown_dataset(self):
+        self.check("unknown_dataset")
+
+    def test_negative_learning_rate(self):
+        self.check("negative_learning_rate")
+
+    def test_zero_n_critic(self):
+        self.check("zero_n_critic")
+
+    def test_zero_batch_size(self):
+        self.check("zero_batch_size")
+
+    def test_zero_iterations(self):
+        self.check("zero_iterations")
+
+    def test_unknown_flag(self):
+        self.check("unknown_flag")
+
+    def test_positional_argument(self):
+        self.check("positional_argument")
+
+    def test_negative_penalty_weight_from_model_constructor(self):
+        self.check("negative_penalty_weight")
+
+    def test_zero_clip_value_from_model_constructor(self):
+        self.check("zero_clip_value")
+
+    def test_unknown_generator_loss(self):
+        self.check("unknown_generator_loss")
+
+    def test_beta_1_of_one(self):
+        self.check("beta_1_of_one")
+
+
+class _ShortRun:
+    """A 20-iteration run of ALGORITHM on 8gaussians; subclasses add model-specific checks."""
+
+    ALGORITHM = None
+    METRICS = None
+
+    @classmethod
+    def work(cls, directory):
+        output_dir = os.path.join(directory, "run")
+        return output_dir, run(cls.ALGORITHM, *SHORT, f"--output_dir={output_dir}")
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.output_dir, cls.outcome = result(cls.work)
+
+    def path(self, name):
+        return os.path.join(self.output_dir, name)
+
+    def metrics(self):
+        header, rows = read_csv(self.path("metrics.csv"))
+        return header, rows, {name: column(header, rows, name) for name in self.METRICS}
+
+    def test_exits_0_and_writes_every_output(self):
+        self.assertEqual(self.outcome.returncode, 0, msg=self.outcome.stderr)
+        self.assertNotIn("Traceback", self.outcome.stderr)
+        self.assertContainsSubset(OUTPUTS, os.listdir(self.output_dir))
+
+    def test_flags_txt_records_the_command_line(self):
+        with open(self.path("flags.txt")) as f:
+            lines = f.read().splitlines()
+        self.assertContainsSubset(SHORT + [f"--output_dir={self.output_dir}"], lines)
+
+    def test_metrics_csv_has_one_row_per_iteration(self):
+        header, rows, values = self.metrics()
+        self.assertEqual(header[:2], ["iteration", "seconds"])
+        self.assertCountEqual(header[2:], self.METRICS)
+        self.assertLen(rows, 20)
+        self.assertEqual([int(row[0]) for row in rows], list(range(1, 21)))
+        for name, value in values.items():
+            self.assertTrue(np.all(np.isfinite(value)), msg=name)
+        seconds = column(header, rows, "seconds")
+        self.assertTrue(np.all(np.diff(seconds) >= 0), msg=seconds)
+
+    def test_evaluation_csv_every_10_iterations(self):
+        header, rows = read_csv(self.path("evaluation.csv"))
+        self.assertEqual(header, ["iteration", "seconds", "modes_captured",
+                                  "high_quality_percent"])
+        self.assertEqual([int(row[0]) for row in rows], [10, 20])
+        for row in rows:
+            self.assertBetween(int(row[2]), 0, 8)
+            self.assertBetween(float(row[3]), 0.0, 100.0)
+
+    def test_summary_json(self):
+        summary = read_json(self.path("summary.json"))
+        self.assertEqual(summary["algorithm"], self.ALGORITHM)
+        self.assertEqual(summary["dataset"], "8gaussians")
+        self.assertEqual(summary["iterations"], 20)
+        self.assertIs(summary["interrupted"], False)
+        self.assertEqual(summary["num_modes"], 8)
+        self.assertBetween(summary["modes_captured"], 0, 8)
+        # The final evaluation is the one logged at iteration 20, not a new one.
+        _, rows = read_csv(self.path("evaluation.csv"))
+        self.assertEqual(summary["modes_captured"], int(rows[-1][2]))
+
+    def test_samples_png_is_a_png_image(self):
+        from PIL import Image
+
+        with open(self.path("samples.png"), "rb") as f:
+            self.assertEqual(f.read(8), PNG_SIGNATURE)
+        with Image.open(self.path("samples.png")) as image:
+            image.verify()  # raises on a truncated or corrupt file
+            self.assertEqual(image.format, "PNG")
+
+    def test_generator_keras_loads_and_generates_2d_points(self):
+        import keras
+
+        generator = keras.saving.load_model(self.path("generator.keras"))
+        latent_dim = generator.input_shape[-1]
+        points = generator(np.random.default_rng(0).normal(size=(7, latent_dim))
+                           .astype(np.float32))
+        self.assertEqual(tuple(points.shape), (7, 2))
+        self.assertTrue(np.all(np.isfinite(points)))
+
+
+class GanRunTest(_ShortRun, tf.test.TestCase):
+    ALGORITHM = "gan"
+    METRICS = ("d_loss", "g_loss", "js_estimate")
+
+    def test_js_estimate_follows_from_d_loss(self):
+        _, _, values = self.metrics()
+        # JSD = (log 4 - d_loss) / 2 (Goodfellow et al. 2014, Theorem 1), to 6 digits.
+        self.assertAllClose(values["js_estimate"], 0.5 * (math.log(4) - values["d_loss"]),
+                            rtol=1e-5, atol=1e-5)
+
+
+class WganRunTest(_ShortRun, tf.test.TestCase):
+    ALGORITHM = "wgan"
+    METRICS = ("d_loss", "g_loss", "wasserstein", "clipped_fraction")
+
+    def test_clipped_fraction_is_a_fraction(self):
+        _, _, values = self.metrics()
+        self.assertAllInRange(values["clipped_fraction"], 0.0, 1.0)
+
+    def test_wasserstein_is_minus_d_loss(self):
+        _, _, values = self.metrics()
+        self.assertAllEqual(values["wasserstein"], -values["d_loss"])
+
+
+class WganGpRunTest(_ShortRun, tf.test.TestCase):
+    ALGORITHM = "wgan_gp"
+    METRICS = ("d_loss", "g_loss", "wasserstein", "gradient_penalty", "grad_norm")
+
+    def test_d_loss_is_penalty_minus_wasserstein(self):
+        _, _, values = self.metrics()
+        d_loss, penalty, wasserstein = (values[name] for name in
+                                        ("d_loss", "gradient_penalty", "wasserstein"))
+        # Each value is written with 6 significant digits.
+        tolerance = 1e-5 * (np.abs(d_loss) + np.abs(penalty) + np.abs(wasserstein))
+        np.testing.assert_array_less(np.abs(d_loss - (penalty - wasserstein)), tolerance + 1e-12)
+        self.assertAllGreaterEqual(penalty, 0.0)
+        self.assertAllGreaterEqual(values["grad_norm"], 0.0)
+
+
+class FlagfileRoundTripTest(tf.test.TestCase):
+    """A WGAN-GP run on swissroll with non-default flags, then again from its flags.txt."""
+
+    ARGS = SHORT + ["--dataset=swissroll", "--seed=3", "--n_critic=2",
+                    "--penalty_weight=0.5", "--one_sided"]
+
+    @classmethod
+    def work(cls, directory):
+        first_dir = os.path.join(directory, "first")
+        again_dir = os.path.join(directory, "again")
+        first = run("wgan_gp", *cls.ARGS, f"--output_dir={first_dir}")
+        again = run("wgan_gp", f"--flagfile={os.path.join(first_dir, 'flags.txt')}",
+                    f"--output_dir={again_dir}")
+        return first_dir, first, again_dir, again
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.first_dir, cls.first, cls.again_dir, cls.again = result(cls.work)
+
+    def test_both_runs_exit_0(self):
+        self.assertEqual(self.first.returncode, 0, msg=self.first.stderr)
+        self.assertEqual(self.again.returncode, 0, msg=self.again.stderr)
+
+    def test_flags_txt_holds_the_model_flags(self):
+        with open(os.path.join(self.first_dir, "flags.txt")) as f:
+            lines = f.read().splitlines()
+        self.assertContainsSubset(self.ARGS, lines)
+
+    def test_rerun_writes_the_same_flags_but_output_dir(self):
+        def flags_of(output_dir):
+            with open(os.path.join(output_dir, "flags.txt")) as f:
+                return [line for line in f.read().splitlines()
+                        if not line.startswith("--output_dir=")]
+
+        self.assertEqual(flags_of(self.again_dir), flags_of(self.first_dir))
+        with open(os.path.join(self.again_dir, "flags.txt")) as f:
+            self.assertIn(f"--output_dir={self.again_dir}", f.read().splitlines())
+
+    def test_rerun_reproduces_every_metric(self):
+        first_header, first_rows = read_csv(os.path.join(self.first_dir, "metrics.csv"))
+        again_header, again_rows = read_csv(os.path.join(self.again_dir, "metrics.csv"))
+        self.assertEqual(again_header, first_header)
+        self.assertLen(first_rows, 20)
+        seconds = first_header.index("seconds")
+
+        def without_seconds(rows):
+            return [row[:seconds] + row[seconds + 1:] for row in rows]
+
+        self.assertEqual(without_seconds(again_rows), without_seconds(first_rows))
+
+    def test_swissroll_summary_has_no_mode_coverage(self):
+        summary = read_json(os.path.join(self.first_dir, "summary.json"))
+        self.assertEqual(summary["dataset"], "swissroll")
+        self.assertEqual(summary["iterations"], 20)
+        for key in ("modes_captured", "num_modes", "high_quality_percent"):
+            self.assertNotIn(key, summary)
+        _, rows = read_csv(os.path.join(self.first_dir, "evaluation.csv"))
+        self.assertEqual([row[0] for row in rows], ["10", "20"])
+        self.assertEqual([row[2:] for row in rows], [["", ""], ["", ""]])
+
+
+class InterruptTest(tf.test.TestCase):
+    """Ctrl-C (SIGINT) in the middle of a long GAN run on 25gaussians."""
+
+    ITERATIONS = 100000
+    ROWS_BEFORE_SIGINT = 5
+
+    @classmethod
+    def work(cls, directory):
+        """Start the run, SIGINT it once metrics.csv has some rows; wait for it to end."""
+        output_dir = os.path.join(directory, "run")
+        metrics = os.path.join(output_dir, "metrics.csv")
+        process = subprocess.Popen(
+            command("gan", f"--iterations={cls.ITERATIONS}", "--dataset=25gaussians",
+                    "--hidden_units=8", "--batch_size=16", "--eval_every=50",
+                    "--eval_samples=200", f"--output_dir={output_dir}"),
+            cwd=REPO, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        rows_seen = 0
+        try:
+            deadline = time.monotonic() + RUN_TIMEOUT
+            while (rows_seen < cls.ROWS_BEFORE_SIGINT and process.poll() is None
+                   and time.monotonic() < deadline):
+                time.sleep(0.1)
+                if os.path.exists(metrics):
+                    with open(metrics) as f:
+                        rows_seen = max(sum(1 for _ in f) - 1, 0)
+            process.send_signal(signal.SIGINT)
+            stdout, stderr = process.communicate(timeout=RUN_TIMEOUT)
+        finally:
+            if process.poll() is None:  # only after a timeout: never leave it running
+                process.kill()
+                process.communicate()
+        return output_dir, rows_seen, process.returncode, stdout, stderr
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.output_dir, cls.rows_seen, cls.returncode, cls.stdout, cls.stderr = (
+            result(cls.work))
+
+    def summary(self):
+        return read_json(os.path.join(self.output_dir, "summary.json"))
+
+    def test_exits_130_without_traceback(self):
+        self.assertGreaterEqual(self.rows_seen, self.ROWS_BEFORE_SIGINT,
+                                msg="the run ended or stalled before any SIGINT")
+        self.assertEqual(self.returncode, 130, msg=self.stderr)
+        self.assertNotIn("Traceback", self.stderr)
+        self.assertIn("interrupted", self.stdout)
+
+    def test_summary_records_the_interruption(self):
+        summary = self.summary()
+        self.assertIs(summary["interrupted"], True)
+        self.assertBetween(summary["iterations"], self.ROWS_BEFORE_SIGINT,
+                           self.ITERATIONS - 1)
+
+    def test_every_iteration_done_is_in_metrics_csv(self):
+        _, rows = read_csv(os.path.join(self.output_dir, "metrics.csv"))
+        iterations = self.summary()["iterations"]
+        self.assertLen(rows, iterations)
+        self.assertEqual([int(row[0]) for row in rows], list(range(1, iterations + 1)))
+
+    def test_samples_and_generator_are_written(self):
+        for name in ("samples.png", "generator.keras", "flags.txt", "evaluation.csv"):
+            self.assertTrue(os.path.isfile(os.path.join(self.output_dir, name)), msg=name)
+        with open(os.path.join(self.output_dir, "samples.png"), "rb") as f:
+            self.assertEqual(f.read(8), PNG_SIGNATURE)
+
+    def test_25gaussians_has_25_modes(self):
+        summary = self.summary()
+        self.assertEqual(summary["dataset"], "25gaussians")
+        self.assertEqual(summary["num_modes"], 25)
+        self.assertBetween(summary["modes_captured"], 0, 25)
+
+
+if __name__ == "__main__":
+    tf.test.main()
