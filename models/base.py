@@ -45,6 +45,9 @@ class AdversarialModel(keras.Model):
         self.latent_distribution = latent_distribution
         self.latent_shape = tuple(generator.input_shape[1:])
         self.seed_generator = keras.random.SeedGenerator(seed)
+        # Held as an attribute so that the generator's state is one of the
+        # model's variables: a checkpoint of the model then resumes its draws.
+        self.random_state = self.seed_generator.state
         self.trackers = {name: keras.metrics.Mean(name=name)
                          for name in self.metric_names}
         self.built = True  # both networks arrive built
