@@ -18,6 +18,8 @@ setup(
         "scipy",
         "matplotlib",
         "absl-py",
+        "tensorboard",  # tf.summary needs it; TensorFlow no longer depends on it
+        "pillow",  # sample grids
     ],
     extras_require={"test": ["pytest>=7"]},
 )

@@ -48,3 +48,39 @@ def save_toy_figure(path, critic, real, fake, title=None):
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def image_grid(images, columns=8):
+    """Tile images [N, H, W, C] in [-1, 1] into one uint8 picture, row by row.
+
+    A 2-pixel black border separates the tiles. Grey images come back [H', W'],
+    colour ones [H', W', 3].
+    """
+    images = np.asarray(images, np.float32)
+    n, h, w, c = images.shape
+    rows = -(-n // columns)
+    grid = np.full((rows * (h + 2) + 2, columns * (w + 2) + 2, c), -1.0, np.float32)
+    for i, image in enumerate(images):
+        top, left = 2 + (i // columns) * (h + 2), 2 + (i % columns) * (w + 2)
+        grid[top:top + h, left:left + w] = image
+    pixels = np.clip(np.round((grid + 1.0) * 127.5), 0, 255).astype(np.uint8)
+    return pixels[..., 0] if c == 1 else pixels
+
+
+def save_image_grid(path, images, columns=8):
+    """Write `image_grid(images)` as a PNG."""
+    from PIL import Image
+
+    Image.fromarray(image_grid(images, columns)).save(path)
+
+
+def save_points(path, points, extent=GRID_EXTENT):
+    """Write a scatter plot of 2-D samples as a PNG."""
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.scatter(points[:, 0], points[:, 1], s=4, c="tab:green", marker="+")
+    ax.set_xlim(-extent, extent)
+    ax.set_ylim(-extent, extent)
+    ax.set_aspect("equal")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,38 +1,57 @@
-"""Keras callbacks the runner attaches to `fit`: per-step CSV, periodic evaluation, Ctrl-C."""
+"""Keras callbacks the runner attaches to `fit`.
+
+Keras counts batches from 0 in every `fit`; a resumed run starts at generator
+iteration `start_iteration`, so iteration = start_iteration + batch + 1.
+"""
 
 import csv
+import os
 import signal
 import time
 
 import keras
-
-from data.toy import mode_centers, mode_std
-from evaluation.toy import mode_coverage
+import tensorflow as tf
 
 
 class StepLogger(keras.callbacks.Callback):
-    """Writes every generator iteration's metrics (what train_step returned) to CSV."""
+    """Writes every generator iteration's metrics (what train_step returned) to CSV.
 
-    def __init__(self, path):
+    A resumed run appends to the file of the run it continues.
+    """
+
+    def __init__(self, path, start_iteration=0):
         super().__init__()
-        self.path = path
+        self.path, self.start_iteration = path, start_iteration
 
     def on_train_begin(self, logs=None):
-        self.file = open(self.path, "w", newline="")
-        self.writer = None
+        resuming = self.start_iteration > 0 and os.path.exists(self.path)
+        self.file = open(self.path, "a" if resuming else "w", newline="")
+        self.writer = csv.writer(self.file)
+        self.keys = None if not resuming else _csv_header(self.path)[2:]
         self.start = time.time()
 
     def on_train_batch_end(self, batch, logs=None):
-        if self.writer is None:
+        if self.keys is None:
             self.keys = sorted(logs)
-            self.writer = csv.writer(self.file)
             self.writer.writerow(["iteration", "seconds"] + self.keys)
-        self.writer.writerow([batch + 1, f"{time.time() - self.start:.3f}"]
+        self.writer.writerow([self.start_iteration + batch + 1,
+                              f"{time.time() - self.start:.3f}"]
                              + [f"{float(logs[k]):.6g}" for k in self.keys])
         self.file.flush()  # an interrupted run keeps every row
 
     def on_train_end(self, logs=None):
         self.file.close()
+
+
+def progress_line(iteration, seconds, logs, extra=""):
+    """One printed line of progress: the iteration, the time and every metric."""
+    metrics = "  ".join(f"{k} {float(v):.4g}" for k, v in sorted(logs.items()))
+    return f"iteration {iteration}  {seconds:.0f}s  {metrics}{extra}"
+
+
+def _csv_header(path):
+    with open(path, newline="") as f:
+        return next(csv.reader(f), [])
 
 
 class ToyEvaluation(keras.callbacks.Callback):
@@ -44,25 +63,32 @@ class ToyEvaluation(keras.callbacks.Callback):
     when stdout is not a terminal).
     """
 
-    def __init__(self, model, dataset, every, samples, path):
+    def __init__(self, model, dataset, every, samples, path, start_iteration=0):
         super().__init__()
+        from data.toy import mode_centers, mode_std
+
         self.gan, self.every, self.samples, self.path = model, every, samples, path
+        self.start_iteration = start_iteration
         self.has_modes = dataset != "swissroll"
         if self.has_modes:
             self.centers, self.std = mode_centers(dataset), mode_std(dataset)
         self.last_logs, self.last = {}, None
         self.start = time.time()
-        with open(path, "w", newline="") as f:
-            csv.writer(f).writerow(["iteration", "seconds", "modes_captured",
-                                    "high_quality_percent"])
+        if not (start_iteration > 0 and os.path.exists(path)):
+            with open(path, "w", newline="") as f:
+                csv.writer(f).writerow(["iteration", "seconds", "modes_captured",
+                                        "high_quality_percent"])
 
     def on_train_batch_end(self, batch, logs=None):
         self.last_logs = logs or {}
-        if (batch + 1) % self.every == 0:
-            self.evaluate(batch + 1)
+        iteration = self.start_iteration + batch + 1
+        if iteration % self.every == 0:
+            self.evaluate(iteration)
 
     def evaluate(self, iteration):
         """Evaluate now (once per iteration); return the numbers for the summary."""
+        from evaluation.toy import mode_coverage
+
         if self.last is not None and self.last[0] == iteration:
             return self.last[1]
         seconds = time.time() - self.start
@@ -77,12 +103,71 @@ class ToyEvaluation(keras.callbacks.Callback):
             csv.writer(f).writerow([iteration, f"{seconds:.1f}",
                                     result.get("modes_captured", ""),
                                     result.get("high_quality_percent", "")])
-        metrics = "  ".join(f"{k} {float(v):.4g}" for k, v in sorted(self.last_logs.items()))
         modes = (f"  modes {result['modes_captured']}/{result['num_modes']}"
                  f"  high quality {result['high_quality_percent']}%" if result else "")
-        print(f"iteration {iteration}  {seconds:.0f}s  {metrics}{modes}", flush=True)
+        print(progress_line(iteration, seconds, self.last_logs, modes), flush=True)
         self.last = (iteration, result)
         return result
+
+
+class SampleGrids(keras.callbacks.Callback):
+    """Every `every` generator iterations: an 8 x 8 grid of samples from fixed noise.
+
+    Written as `<directory>/<iteration>.png` and as a TensorBoard image (when a
+    default summary writer is set), with a printed progress line.
+    """
+
+    def __init__(self, latent, every, directory, start_iteration=0):
+        super().__init__()
+        self.latent, self.every, self.directory = latent, every, directory
+        self.start_iteration = start_iteration
+        self.last_logs = {}
+        self.start = time.time()
+        os.makedirs(directory, exist_ok=True)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.last_logs = logs or {}
+        iteration = self.start_iteration + batch + 1
+        if iteration % self.every == 0:
+            self.write(self.model, iteration)
+            print(progress_line(iteration, time.time() - self.start, self.last_logs),
+                  flush=True)
+
+    def write(self, model, iteration):
+        """Write the grid for `iteration`; return its path."""
+        from evaluation.plots import save_image_grid
+
+        images = model.generator(self.latent, training=False).numpy()
+        path = os.path.join(self.directory, f"{iteration:06d}.png")
+        save_image_grid(path, images)
+        tf.summary.image("samples", (images[:16] + 1.0) / 2.0, step=iteration, max_outputs=16)
+        return path
+
+
+class TensorBoardScalars(keras.callbacks.Callback):
+    """Every metric train_step reports, as a TensorBoard scalar per generator iteration."""
+
+    def __init__(self, start_iteration=0):
+        super().__init__()
+        self.start_iteration = start_iteration
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = self.start_iteration + batch + 1
+        for name, value in (logs or {}).items():
+            tf.summary.scalar(name, float(value), step=step)
+
+
+class Checkpoints(keras.callbacks.Callback):
+    """Saves `manager`'s checkpoint every `every` generator iterations."""
+
+    def __init__(self, manager, every, start_iteration=0):
+        super().__init__()
+        self.manager, self.every, self.start_iteration = manager, every, start_iteration
+
+    def on_train_batch_end(self, batch, logs=None):
+        iteration = self.start_iteration + batch + 1
+        if iteration % self.every == 0:
+            self.manager.save(checkpoint_number=iteration)
 
 
 class StopOnInterrupt(keras.callbacks.Callback):

@@ -1,19 +1,28 @@
-"""python -m train_loops.gan: the original GAN (Goodfellow et al. 2014) on a toy set.
+"""python -m train_loops.gan: the original GAN (Goodfellow et al. 2014) and DCGAN.
 
-No paper gives a toy recipe for the plain GAN; it gets the optimizer of the
-WGAN-GP authors' toy code, Adam(1e-4, 0.5, 0.9), so that the three commands
-differ only in their algorithm. k = 1 discriminator step, as in the paper.
+Presets (../shared/reference/papers.md):
+  toy    k = 1 discriminator step, non-saturating generator loss. No paper
+         gives a toy recipe for the plain GAN; it gets the optimizer of the
+         WGAN-GP authors' toy code, Adam(1e-4, 0.5, 0.9), so that the three
+         commands differ only in their algorithm.
+  dcgan  Radford et al. 2016: DCGAN networks, Adam(2e-4, beta_1 0.5), batch
+         128, z 100-d U[-1, 1], k = 1
 """
 
 from absl import flags
 
-from train_loops import runner
+from train_loops.runner import Command
 
 flags.DEFINE_enum("generator_loss", "non_saturating", ["minimax", "non_saturating"],
                   "non_saturating: maximise log D(G(z)); minimax: minimise "
                   "log(1 - D(G(z))).")
 
-PRESET = dict(optimizer="adam", learning_rate=1e-4, beta_1=0.5, beta_2=0.9, n_critic=1)
+PRESETS = {
+    "toy": dict(optimizer="adam", learning_rate=1e-4, beta_1=0.5, beta_2=0.9, n_critic=1),
+    "dcgan": dict(dataset="lsun/bedroom", architecture="dcgan", learning_rate=2e-4,
+                  beta_2=0.999, batch_size=128, latent_dim=100,
+                  latent_distribution="uniform", iterations=100000),
+}
 
 
 def build(generator, discriminator):
@@ -21,8 +30,11 @@ def build(generator, discriminator):
 
     f = flags.FLAGS
     return GAN(generator, discriminator, generator_loss=f.generator_loss,
-               discriminator_steps=f.n_critic, seed=f.seed)
+               discriminator_steps=f.n_critic, latent_distribution=f.latent_distribution,
+               seed=f.seed)
 
+
+COMMAND = Command("gan", build, PRESETS, image_preset="dcgan")
 
 if __name__ == "__main__":
-    runner.launch("gan", build, PRESET)
+    COMMAND.launch()

@@ -1,17 +1,23 @@
 """The one runner behind `python -m train_loops.gan | wgan | wgan_gp`.
 
 The models know their algorithms; this module knows flags, files and logging.
-Each entry point is a preset: a few flag defaults and a function that builds
-its model. A run writes into --output_dir:
+Each entry point declares its presets (flag values from a paper, as small
+diffs over the defaults below) and a function that builds its model. A run
+writes into --output_dir:
 
   flags.txt        the flags it ran with (reuse with --flagfile)
   metrics.csv      every generator iteration's metrics, written as it goes
-  evaluation.csv   every --eval_every iterations: mode coverage of the samples
-  samples.png      real vs generated samples over the critic's value contours
+  tensorboard/     the same metrics, and sample grids for image data
+  checkpoints/     both networks, both optimizers, the counters and the random
+                   state, every --checkpoint_every iterations and at the end
   summary.json     the final numbers (also printed)
   generator.keras  the trained generator
+and, for toy data, evaluation.csv (mode coverage every --eval_every
+iterations) and samples.png (samples over the critic's value surface); for
+image data, samples/<iteration>.png, fixed-noise grids every --sample_every.
 
-Ctrl-C stops training and still writes the outputs for the iterations done.
+Ctrl-C stops training after the current iteration and still writes all of it;
+--resume continues from the latest checkpoint.
 """
 
 import json
@@ -21,10 +27,16 @@ import time
 
 from absl import app, flags
 
+TOY_DATASETS = ("8gaussians", "25gaussians", "swissroll")
+IMAGE_DATASETS = ("mnist", "fashion_mnist", "cifar10", "celeb_a", "lsun/bedroom")
+
 FLAGS = flags.FLAGS
 
-flags.DEFINE_enum("dataset", "8gaussians",
-                  ["8gaussians", "25gaussians", "swissroll"], "Toy data set.")
+flags.DEFINE_string("preset", None,
+                    "A paper's recipe (see the command's --help); flags given "
+                    "explicitly override it. Default: the toy preset for toy data, "
+                    "the command's image preset for image data.")
+flags.DEFINE_enum("dataset", "8gaussians", TOY_DATASETS + IMAGE_DATASETS, "Data set.")
 flags.DEFINE_integer("iterations", 3000,
                      "Generator iterations to train for (100000 in the authors' toy code).")
 flags.DEFINE_integer("batch_size", 256, "Real and generated samples per batch.")
@@ -35,139 +47,251 @@ flags.DEFINE_enum("optimizer", "adam", ["adam", "rmsprop"],
 flags.DEFINE_float("learning_rate", 1e-4, "Learning rate of both networks.")
 flags.DEFINE_float("critic_learning_rate", None,
                    "Critic's learning rate, if different from --learning_rate.")
+flags.DEFINE_enum("learning_rate_decay", "none", ["none", "linear"],
+                  "linear: decay both rates linearly to 0 over --iterations "
+                  "(the WGAN-GP ResNet, Appendix F).")
 flags.DEFINE_float("beta_1", 0.5, "Adam's beta_1.")
 flags.DEFINE_float("beta_2", 0.9, "Adam's beta_2.")
-flags.DEFINE_integer("hidden_units", 128,
-                     "Width of the 3 hidden ReLU layers of both toy MLPs (512 in the "
-                     "authors' toy code; 128 lets the default run finish in about "
-                     "1.5 minutes on 2 cores).")
+flags.DEFINE_integer("latent_dim", 2, "Dimension of the generator's input z.")
+flags.DEFINE_enum("latent_distribution", "normal", ["normal", "uniform"],
+                  "z ~ N(0, I), or U[-1, 1] as in DCGAN.")
 flags.DEFINE_integer("seed", 0, "Seeds the data, the weights and every random draw.")
 flags.DEFINE_string("output_dir", None,
                     "Where the run's files go (default: runs/<algorithm>-<dataset>).")
+flags.DEFINE_bool("resume", False, "Continue the run in --output_dir from its latest "
+                  "checkpoint, up to --iterations generator iterations in all.")
+flags.DEFINE_integer("checkpoint_every", 1000,
+                     "Save a checkpoint every this many generator iterations.")
+# Toy data
+flags.DEFINE_integer("hidden_units", 128,
+                     "Toy data: width of the 3 hidden ReLU layers of both MLPs (512 in "
+                     "the authors' toy code; 128 lets the default run finish in well "
+                     "under a minute on 2 cores).")
 flags.DEFINE_integer("eval_every", 100,
-                     "Evaluate the generator every this many generator iterations.")
+                     "Toy data: evaluate mode coverage every this many generator iterations.")
 flags.DEFINE_integer("eval_samples", 2500,
-                     "Generated samples per evaluation (2500 in VEEGAN and PacGAN).")
+                     "Toy data: generated samples per evaluation (2500 in VEEGAN and PacGAN).")
+# Image data
+flags.DEFINE_enum("architecture", "dcgan", ["dcgan", "dcgan_no_bn", "mlp",
+                                            "wgan_gp_mnist", "resnet"],
+                  "Image data: dcgan (Radford et al.); dcgan_no_bn and mlp (the WGAN "
+                  "paper's generators without BatchNorm / a 4-layer ReLU MLP); "
+                  "wgan_gp_mnist (the WGAN-GP authors' MNIST models); resnet "
+                  "(WGAN-GP Appendix F, 32x32x3).")
+flags.DEFINE_integer("dim", 64, "Image data: base filter count of the networks.")
+flags.DEFINE_enum("critic_normalization", "none", ["none", "layer"],
+                  "WGAN-GP image critics: no normalisation, or layer normalisation.")
+flags.DEFINE_integer("image_size", None, "Image data: resize images to this side.")
+flags.DEFINE_enum("jit_compile", "auto", ["auto", "true", "false"],
+                  "XLA for the train step. auto: on for toy data, off for image data "
+                  "(measured here on 2 cores: XLA makes the toy WGAN-GP step faster, "
+                  "the DCGAN conv step about 14x slower).")
+flags.DEFINE_string("data_dir", None, "tensorflow_datasets data directory "
+                    "(default: tfds' own, ~/tensorflow_datasets).")
+flags.DEFINE_string("manual_dir", None,
+                    "Folder with the data set's original files, to prepare it offline "
+                    "(default for mnist / fashion_mnist: ../shared/datasets/<name>).")
+flags.DEFINE_integer("sample_every", 500,
+                     "Image data: write a fixed-noise sample grid every this many "
+                     "generator iterations.")
 
-POSITIVE_FLAGS = ("iterations", "batch_size", "n_critic", "learning_rate",
-                  "hidden_units", "eval_every", "eval_samples")
+POSITIVE_FLAGS = ("iterations", "batch_size", "n_critic", "learning_rate", "latent_dim",
+                  "checkpoint_every", "hidden_units", "eval_every", "eval_samples", "dim",
+                  "sample_every")
 
 
 class UsageError(Exception):
     """Bad input from the command line: reported in one line, exit status 2."""
 
 
-def launch(algorithm, build_model, preset):
-    """Run the command for `algorithm`.
+class Command:
+    """One entry point: its algorithm, presets and model.
 
     Args:
       algorithm: its name, e.g. "wgan_gp" (for messages and the output folder).
       build_model: f(generator, critic) -> an uncompiled `AdversarialModel`,
         reading its own flags.
-      preset: flag defaults that differ from the ones above.
+      presets: {name: {flag: value}}; "toy" holds the command's defaults, the
+        others a paper's image recipe each.
+      image_preset: the preset used for image data when --preset is not given.
+      bn_free_critic: the algorithm needs a critic without BatchNorm (WGAN-GP).
     """
-    for name, value in preset.items():
-        FLAGS.set_default(name, value)
-    program = f"python -m train_loops.{algorithm}"
 
-    def parse(argv):
-        try:
-            rest = FLAGS(argv)
-            if len(rest) > 1:
-                raise UsageError(f"unexpected arguments: {' '.join(rest[1:])}")
-        except (flags.Error, UsageError) as error:
-            _exit_with_usage_error(program, error)
+    def __init__(self, algorithm, build_model, presets, image_preset, bn_free_critic=False):
+        self.algorithm, self.build_model = algorithm, build_model
+        self.presets, self.image_preset = presets, image_preset
+        self.bn_free_critic = bn_free_critic
+
+    @property
+    def program(self):
+        return f"python -m train_loops.{self.algorithm}"
+
+    def parse(self, argv):
+        """Parse the command line and apply the preset; raise UsageError or flags.Error."""
+        for name, value in self.presets["toy"].items():
+            FLAGS.set_default(name, value)
+        rest = FLAGS(argv)
+        if len(rest) > 1:
+            raise UsageError(f"unexpected arguments: {' '.join(rest[1:])}")
+        self.apply_preset()
         return rest
 
-    def main(argv):
-        del argv
-        try:
-            train(algorithm, build_model)
-        except UsageError as error:
-            _exit_with_usage_error(program, error)
+    def launch(self):
+        FLAGS.set_default("verbosity", -1)  # absl (and tfds) log warnings, not info
+        FLAGS["preset"].help += f" Presets: {', '.join(self.presets)}."
 
-    app.run(main, flags_parser=parse)
+        def parse(argv):
+            try:
+                return self.parse(argv)
+            except (flags.Error, UsageError) as error:
+                self.exit_with_usage_error(error)
 
+        def main(argv):
+            del argv
+            try:
+                train(self)
+            except UsageError as error:
+                self.exit_with_usage_error(error)
 
-def _exit_with_usage_error(program, error):
-    print(f"{program}: error: {error} (see --helpshort)", file=sys.stderr)
-    sys.exit(2)
+        app.run(main, flags_parser=parse)
+
+    def apply_preset(self):
+        """Give every flag not set on the command line its value from the preset."""
+        name = FLAGS.preset
+        if name is None:
+            image = FLAGS["dataset"].present and FLAGS.dataset in IMAGE_DATASETS
+            name = self.image_preset if image else "toy"
+        if name not in self.presets:
+            raise UsageError(f"--preset must be one of {', '.join(self.presets)} for "
+                             f"{self.program}, got {name!r}")
+        for flag, value in self.presets[name].items():
+            if not FLAGS[flag].present:
+                FLAGS[flag].value = value
+        FLAGS.preset = name
+
+    def exit_with_usage_error(self, error):
+        print(f"{self.program}: error: {error} (see --helpshort)", file=sys.stderr)
+        sys.exit(2)
 
 
 def check_flags():
     for name in POSITIVE_FLAGS:
         if not FLAGS[name].value > 0:
             raise UsageError(f"--{name} must be positive, got {FLAGS[name].value}")
-    if FLAGS.critic_learning_rate is not None and not FLAGS.critic_learning_rate > 0:
-        raise UsageError(
-            f"--critic_learning_rate must be positive, got {FLAGS.critic_learning_rate}")
+    for name in ("critic_learning_rate", "image_size"):
+        if FLAGS[name].value is not None and not FLAGS[name].value > 0:
+            raise UsageError(f"--{name} must be positive, got {FLAGS[name].value}")
     for name in ("beta_1", "beta_2"):
         if not 0 <= FLAGS[name].value < 1:
             raise UsageError(f"--{name} must be in [0, 1), got {FLAGS[name].value}")
     if FLAGS.seed < 0:
         raise UsageError(f"--seed must be non-negative, got {FLAGS.seed}")
+    image = FLAGS.dataset in IMAGE_DATASETS
+    if FLAGS.preset != "toy" and not image:
+        raise UsageError(f"--preset={FLAGS.preset} is for image data; --dataset is "
+                         f"{FLAGS.dataset}")
 
 
-def make_optimizer(learning_rate):
+def make_optimizer(learning_rate, steps_per_iteration=1):
+    """The optimizer of one network, which takes `steps_per_iteration` steps per generator iteration."""
     import keras
 
+    if FLAGS.learning_rate_decay == "linear":
+        # Appendix F: "decayed linearly to 0 over 100k generator iterations".
+        # The schedule counts the optimizer's own steps: n_critic per iteration
+        # for the critic.
+        learning_rate = keras.optimizers.schedules.PolynomialDecay(
+            learning_rate, FLAGS.iterations * steps_per_iteration, end_learning_rate=0.0,
+            power=1.0)
     if FLAGS.optimizer == "rmsprop":
         return keras.optimizers.RMSprop(learning_rate)
     return keras.optimizers.Adam(learning_rate, beta_1=FLAGS.beta_1, beta_2=FLAGS.beta_2)
 
 
-def train(algorithm, build_model):
-    check_flags()
-    # Imported here so that --help and bad flags answer without loading TensorFlow.
+def build_model(command, task):
+    """The command's model with the task's networks, compiled as the flags say."""
     import keras
 
-    from data.toy import toy_batches
-    from evaluation.plots import save_toy_figure
-    from models.networks import toy_critic, toy_generator
-    from train_loops.callbacks import StepLogger, StopOnInterrupt, ToyEvaluation
-
     keras.utils.set_random_seed(FLAGS.seed)  # weight initialisation
-    networks = dict(hidden_units=FLAGS.hidden_units)
     try:
-        model = build_model(toy_generator(**networks), toy_critic(**networks))
-    except ValueError as error:  # the model's own argument checks
+        model = command.build_model(*task.networks(command.bn_free_critic))
+    except ValueError as error:  # the builders' and the model's own argument checks
         raise UsageError(error) from None
+    jit_compile = (FLAGS.jit_compile == "true" if FLAGS.jit_compile != "auto"
+                   else FLAGS.dataset in TOY_DATASETS)
     model.compile(make_optimizer(FLAGS.learning_rate),
-                  make_optimizer(FLAGS.critic_learning_rate or FLAGS.learning_rate))
+                  make_optimizer(FLAGS.critic_learning_rate or FLAGS.learning_rate,
+                                 FLAGS.n_critic),
+                  jit_compile=jit_compile)
+    return model
 
-    output_dir = FLAGS.output_dir or os.path.join("runs", f"{algorithm}-{FLAGS.dataset}")
+
+def train(command):
+    check_flags()
+    # Imported here so that --help and bad flags answer without loading TensorFlow.
+    import tensorflow as tf
+
+    from data.images import DatasetUnavailableError
+    from train_loops import callbacks as cb
+    from train_loops.tasks import make_task
+
+    task = make_task(FLAGS, command.algorithm)
+    model = build_model(command, task)
+    output_dir = FLAGS.output_dir or os.path.join(
+        "runs", f"{command.algorithm}-{FLAGS.dataset.replace('/', '_')}")
+    checkpoint = tf.train.Checkpoint(model=model,
+                                     generator_optimizer=model.generator_optimizer,
+                                     critic_optimizer=model.critic_optimizer)
+    manager = tf.train.CheckpointManager(checkpoint, os.path.join(output_dir, "checkpoints"),
+                                         max_to_keep=2)
+    start_iteration = restore(checkpoint, manager, model) if FLAGS.resume else 0
+    try:
+        # Each critic update has consumed one real batch: skip those to continue the stream.
+        real = task.real_batches(FLAGS.batch_size, FLAGS.seed).skip(
+            int(model.critic_optimizer.iterations))
+    except DatasetUnavailableError as error:
+        raise UsageError(error) from None
+    data = model.critic_batches(real, start_iteration)
+
     os.makedirs(output_dir, exist_ok=True)
-    write_flags(os.path.join(output_dir, "flags.txt"))
-    print(f"{algorithm} on {FLAGS.dataset}: {FLAGS.iterations} generator iterations, "
-          f"writing to {output_dir}/", flush=True)
+    write_flags(os.path.join(output_dir, "flags.txt"), command.build_model.__module__)
+    remaining = FLAGS.iterations - start_iteration
+    print(f"{command.algorithm} ({FLAGS.preset} preset) on {FLAGS.dataset}: generator "
+          f"iterations {start_iteration} to {FLAGS.iterations}, writing to {output_dir}/",
+          flush=True)
 
-    evaluation = ToyEvaluation(model, FLAGS.dataset, FLAGS.eval_every, FLAGS.eval_samples,
-                               os.path.join(output_dir, "evaluation.csv"))
-    stop = StopOnInterrupt()  # Ctrl-C: stop after the current iteration, logged
-    callbacks = [StepLogger(os.path.join(output_dir, "metrics.csv")), evaluation, stop]
-    data = model.critic_batches(toy_batches(FLAGS.dataset, FLAGS.batch_size, FLAGS.seed))
+    stop = cb.StopOnInterrupt()  # Ctrl-C: stop after the current iteration, logged
+    callbacks = [cb.StepLogger(os.path.join(output_dir, "metrics.csv"), start_iteration),
+                 cb.TensorBoardScalars(start_iteration),
+                 *task.callbacks(model, output_dir, start_iteration),
+                 cb.Checkpoints(manager, FLAGS.checkpoint_every, start_iteration), stop]
+    writer = tf.summary.create_file_writer(os.path.join(output_dir, "tensorboard"))
     start = time.time()
     interrupted = False
-    try:
-        model.fit(data, steps_per_epoch=FLAGS.iterations, epochs=1, shuffle=False,
-                  verbose=1 if sys.stdout.isatty() else 0, callbacks=callbacks)
-    except KeyboardInterrupt:  # before training began, or a second Ctrl-C
-        interrupted = True
-    interrupted = interrupted or stop.interrupted
-    if interrupted:
-        print("\ninterrupted: writing the outputs of the iterations done", flush=True)
-    wall_time = time.time() - start
+    with writer.as_default():
+        try:
+            if remaining > 0:
+                model.fit(data, steps_per_epoch=remaining, epochs=1, shuffle=False,
+                          verbose=1 if sys.stdout.isatty() else 0, callbacks=callbacks)
+        except KeyboardInterrupt:  # before training began, or a second Ctrl-C
+            interrupted = True
+        interrupted = interrupted or stop.interrupted
+        if interrupted:
+            print("\ninterrupted: writing the outputs of the iterations done", flush=True)
+        wall_time = time.time() - start
 
-    iterations = int(model.generator_optimizer.iterations.numpy())
-    final = evaluation.evaluate(iterations) if iterations else {}
-    real = next(iter(toy_batches(FLAGS.dataset, FLAGS.eval_samples, FLAGS.seed + 1)))
-    save_toy_figure(os.path.join(output_dir, "samples.png"), model.critic, real.numpy(),
-                    model.generate(FLAGS.eval_samples).numpy(),
-                    title=f"{algorithm}, {FLAGS.dataset}, {iterations} generator iterations")
+        iterations = int(model.generator_optimizer.iterations.numpy())
+        if iterations > start_iteration:
+            manager.save(checkpoint_number=iterations)
+        final = task.finish(model, output_dir, iterations)
+    writer.close()
     model.generator.save(os.path.join(output_dir, "generator.keras"))
-    summary = dict(algorithm=algorithm, dataset=FLAGS.dataset, iterations=iterations,
+    done = iterations - start_iteration
+    summary = dict(algorithm=command.algorithm, preset=FLAGS.preset, dataset=FLAGS.dataset,
+                   iterations=iterations, resumed_from=start_iteration,
                    interrupted=interrupted, wall_time_seconds=round(wall_time, 1),
-                   iterations_per_second=round(iterations / wall_time, 2), **final)
+                   iterations_per_second=round(done / wall_time, 2) if done else None,
+                   **final)
     with open(os.path.join(output_dir, "summary.json"), "w") as f:
         json.dump(summary, f, indent=2)
     print(json.dumps(summary, indent=2))
@@ -175,11 +299,24 @@ def train(algorithm, build_model):
         sys.exit(130)
 
 
-def write_flags(path):
+def restore(checkpoint, manager, model):
+    """Restore the latest checkpoint; return the generator iteration it was saved at."""
+    if manager.latest_checkpoint is None:
+        raise UsageError(f"--resume: no checkpoint in {manager.directory}")
+    try:
+        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+    except (AssertionError, ValueError) as error:
+        raise UsageError(f"--resume: {manager.latest_checkpoint} does not match this "
+                         f"model ({str(error).splitlines()[0]})") from None
+    return int(model.generator_optimizer.iterations)
+
+
+def write_flags(path, entry_module):
     """The runner's and the entry point's flags, as a file --flagfile reads back."""
-    modules = {__name__, sys.argv[0]}
+    modules = {__name__, entry_module, sys.argv[0]}  # absl files __main__'s under argv[0]
     lines = [FLAGS[name].serialize() for name in sorted(FLAGS)
              if FLAGS.find_module_defining_flag(name) in modules
+             and name != "resume"
              and FLAGS[name].value is not None]  # an unset flag serialises to ""
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")

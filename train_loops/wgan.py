@@ -1,19 +1,28 @@
-"""python -m train_loops.wgan: WGAN with weight clipping (Arjovsky et al. 2017) on a toy set.
+"""python -m train_loops.wgan: WGAN with weight clipping (Arjovsky et al. 2017).
 
-Defaults are Algorithm 1 of the paper, as the WGAN-GP authors' toy code runs
-it: RMSProp 5e-5 for both networks, c = 0.01, 5 critic updates, batch 256.
+Presets (../shared/reference/papers.md):
+  toy   Algorithm 1 as the WGAN-GP authors' toy code runs it: RMSProp 5e-5,
+        c = 0.01, 5 critic updates, batch 256, no critic schedule
+  wgan  Algorithm 1 on images with the authors' code's critic schedule (100
+        critic updates for the first 25 generator iterations and every
+        500th): DCGAN generator and critic, batch 64, z 100-d N(0, 1)
 """
 
 from absl import flags
 
-from train_loops import runner
+from train_loops.runner import Command
 
 flags.DEFINE_float("clip_value", 0.01, "c: critic weights are clipped to [-c, c].")
 flags.DEFINE_bool("authors_schedule", False,
                   "100 critic updates for the first 25 generator iterations and "
-                  "every 500th (the WGAN authors' code; off in their toy code).")
+                  "every 500th (the WGAN authors' code; off in the toy preset, as in "
+                  "the WGAN-GP authors' toy code).")
 
-PRESET = dict(optimizer="rmsprop", learning_rate=5e-5, n_critic=5)
+PRESETS = {
+    "toy": dict(optimizer="rmsprop", learning_rate=5e-5, n_critic=5),
+    "wgan": dict(dataset="lsun/bedroom", architecture="dcgan", batch_size=64,
+                 latent_dim=100, authors_schedule=True, iterations=100000),
+}
 
 
 def build(generator, critic):
@@ -21,8 +30,11 @@ def build(generator, critic):
 
     f = flags.FLAGS
     return WGAN(generator, critic, clip_value=f.clip_value, n_critic=f.n_critic,
-                authors_schedule=f.authors_schedule, seed=f.seed)
+                authors_schedule=f.authors_schedule,
+                latent_distribution=f.latent_distribution, seed=f.seed)
 
+
+COMMAND = Command("wgan", build, PRESETS, image_preset="wgan")
 
 if __name__ == "__main__":
-    runner.launch("wgan", build, PRESET)
+    COMMAND.launch()

@@ -1,19 +1,36 @@
-"""python -m train_loops.wgan_gp: WGAN-GP (Gulrajani et al. 2017) on a toy data set.
+"""python -m train_loops.wgan_gp: WGAN-GP (Gulrajani et al. 2017).
 
-Defaults are the authors' toy setting (gan_toy.py): Adam(1e-4, 0.5, 0.9),
-lambda = 0.1, 5 critic updates, batch 256, MLPs of 3 x 512 ReLU.
+Presets (../shared/reference/papers.md):
+  toy             the authors' gan_toy.py: Adam(1e-4, 0.5, 0.9), lambda 0.1,
+                  5 critic updates, batch 256 (MLP width: see --hidden_units)
+  wgan_gp         Algorithm 1 on images: Adam(1e-4, 0, 0.9), lambda 10,
+                  n_critic 5, batch 64, DCGAN generator, BatchNorm-free critic
+  wgan_gp_mnist   the authors' gan_mnist.py: their MNIST models, batch 50,
+                  Adam(1e-4, 0.5, 0.9), 200k iterations
+  wgan_gp_resnet  Appendix F, CIFAR-10: ResNet G and critic, Adam(2e-4, 0, 0.9)
+                  decayed linearly to 0 over 100k iterations, batch 64
 """
 
 from absl import flags
 
-from train_loops import runner
+from train_loops.runner import Command
 
 flags.DEFINE_float("penalty_weight", 0.1,
                    "lambda, the gradient penalty's weight (0.1 in the authors' toy "
                    "code, 10 in the paper's image experiments).")
 flags.DEFINE_bool("one_sided", False, "Penalise only gradient norms above 1.")
 
-PRESET = dict(optimizer="adam", learning_rate=1e-4, beta_1=0.5, beta_2=0.9, n_critic=5)
+IMAGES = dict(architecture="dcgan", penalty_weight=10.0, batch_size=64, latent_dim=128,
+              n_critic=5, iterations=200000)
+PRESETS = {
+    "toy": dict(optimizer="adam", learning_rate=1e-4, beta_1=0.5, beta_2=0.9, n_critic=5),
+    "wgan_gp": dict(IMAGES, dataset="cifar10", beta_1=0.0),
+    "wgan_gp_mnist": dict(IMAGES, dataset="mnist", architecture="wgan_gp_mnist",
+                          batch_size=50),
+    "wgan_gp_resnet": dict(IMAGES, dataset="cifar10", architecture="resnet", dim=128,
+                           learning_rate=2e-4, beta_1=0.0, learning_rate_decay="linear",
+                           iterations=100000),
+}
 
 
 def build(generator, critic):
@@ -21,8 +38,11 @@ def build(generator, critic):
 
     f = flags.FLAGS
     return WGANGP(generator, critic, penalty_weight=f.penalty_weight, n_critic=f.n_critic,
-                  one_sided=f.one_sided, seed=f.seed)
+                  one_sided=f.one_sided, latent_distribution=f.latent_distribution,
+                  seed=f.seed)
 
+
+COMMAND = Command("wgan_gp", build, PRESETS, image_preset="wgan_gp", bn_free_critic=True)
 
 if __name__ == "__main__":
-    runner.launch("wgan_gp", build, PRESET)
+    COMMAND.launch()

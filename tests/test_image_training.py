@@ -1,0 +1,208 @@
+"""Image runs through the runner: presets, a few real steps on mock data, exact resume."""
+
+import csv
+import json
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+import tensorflow_datasets as tfds
+from absl import flags
+
+from train_loops import gan, runner, wgan, wgan_gp
+from train_loops.tasks import make_task
+
+FLAGS = flags.FLAGS
+COMMANDS = {"gan": gan.COMMAND, "wgan": wgan.COMMAND, "wgan_gp": wgan_gp.COMMAND}
+
+
+def parse(command, *args):
+    FLAGS.unparse_flags()
+    command.parse(["test", *args])
+
+
+def build(command, *args):
+    parse(command, *args)
+    return runner.build_model(command, make_task(FLAGS, command.algorithm))
+
+
+def rows(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+class PresetTest(tf.test.TestCase):
+    """Each preset builds the recipe of its paper (../shared/reference/papers.md)."""
+
+    def tearDown(self):
+        FLAGS.unparse_flags()
+        super().tearDown()
+
+    def assert_adam(self, optimizer, learning_rate, beta_1, beta_2):
+        self.assertIsInstance(optimizer, keras.optimizers.Adam)
+        self.assertAllClose(optimizer.learning_rate, learning_rate)
+        self.assertAllClose([optimizer.beta_1, optimizer.beta_2], [beta_1, beta_2])
+
+    def test_dcgan(self):
+        model = build(gan.COMMAND, "--preset=dcgan", "--dataset=cifar10")
+        self.assertEqual(FLAGS.batch_size, 128)
+        self.assertEqual(model.n_critic, 1)
+        self.assertEqual(model.latent_shape, (100,))
+        self.assertEqual(model.latent_distribution, "uniform")
+        self.assertEqual(model.generator.name, "dcgan_generator")
+        self.assertEqual(model.critic.name, "dcgan_discriminator")
+        for optimizer in (model.generator_optimizer, model.critic_optimizer):
+            self.assert_adam(optimizer, 2e-4, 0.5, 0.999)
+
+    def test_wgan(self):
+        model = build(wgan.COMMAND, "--preset=wgan", "--dataset=cifar10")
+        self.assertEqual(FLAGS.batch_size, 64)
+        self.assertEqual((model.n_critic, model.clip_value), (5, 0.01))
+        self.assertTrue(model.authors_schedule)
+        self.assertEqual(model.critic.name, "dcgan_discriminator")  # the paper's critic
+        for optimizer in (model.generator_optimizer, model.critic_optimizer):
+            self.assertIsInstance(optimizer, keras.optimizers.RMSprop)
+            self.assertAllClose(optimizer.learning_rate, 5e-5)
+
+    def test_wgan_gp(self):
+        model = build(wgan_gp.COMMAND, "--preset=wgan_gp", "--dataset=cifar10")
+        self.assertEqual(FLAGS.batch_size, 64)
+        self.assertEqual((model.n_critic, model.penalty_weight), (5, 10.0))
+        self.assertEqual(model.critic.name, "wgan_gp_dcgan_critic")  # no BatchNorm
+        self.assertFalse(any(isinstance(layer, keras.layers.BatchNormalization)
+                             for layer in model.critic.layers))
+        for optimizer in (model.generator_optimizer, model.critic_optimizer):
+            self.assert_adam(optimizer, 1e-4, 0.0, 0.9)  # Algorithm 1
+
+    def test_wgan_gp_mnist(self):
+        model = build(wgan_gp.COMMAND, "--preset=wgan_gp_mnist")
+        self.assertEqual((FLAGS.dataset, FLAGS.batch_size), ("mnist", 50))
+        self.assertEqual(model.generator.name, "wgan_gp_mnist_generator")
+        self.assertEqual(model.critic.name, "wgan_gp_mnist_critic")
+
+    def test_wgan_gp_resnet_decays_linearly_to_zero(self):
+        model = build(wgan_gp.COMMAND, "--preset=wgan_gp_resnet")
+        self.assertEqual((FLAGS.dataset, FLAGS.iterations), ("cifar10", 100000))
+        self.assertEqual(model.generator.name, "wgan_gp_resnet_generator")
+        schedule = model.generator_optimizer._learning_rate
+        self.assertAllClose([schedule(0), schedule(50000), schedule(100000)],
+                            [2e-4, 1e-4, 0.0])
+        # The critic takes n_critic steps per generator iteration: the same
+        # decay per generator iteration needs 5 x as many of its own steps.
+        critic_schedule = model.critic_optimizer._learning_rate
+        self.assertAllClose(critic_schedule(250000), 1e-4)
+        self.assert_adam(model.critic_optimizer, critic_schedule(0), 0.0, 0.9)
+
+    def test_explicit_flags_override_the_preset(self):
+        model = build(wgan_gp.COMMAND, "--preset=wgan_gp", "--dataset=mnist",
+                      "--batch_size=32", "--penalty_weight=5", "--learning_rate=3e-4")
+        self.assertEqual(FLAGS.batch_size, 32)
+        self.assertEqual(model.penalty_weight, 5.0)
+        self.assertAllClose(model.generator_optimizer.learning_rate, 3e-4)
+        self.assertAllClose(model.generator_optimizer.beta_1, 0.0)  # still the preset's
+
+    def test_image_data_without_preset_gets_the_commands_image_preset(self):
+        parse(wgan_gp.COMMAND, "--dataset=fashion_mnist")
+        self.assertEqual((FLAGS.preset, FLAGS.penalty_weight), ("wgan_gp", 10.0))
+        parse(wgan_gp.COMMAND)
+        self.assertEqual((FLAGS.preset, FLAGS.penalty_weight), ("toy", 0.1))
+
+    def test_presets_of_other_commands_are_refused(self):
+        with self.assertRaisesRegex(runner.UsageError, "--preset must be one of"):
+            parse(gan.COMMAND, "--preset=wgan_gp")
+
+
+class MockImageTrainingTest(tf.test.TestCase):
+    """A few real training steps of each algorithm on mock MNIST and CIFAR-10."""
+
+    def tearDown(self):
+        FLAGS.unparse_flags()
+        super().tearDown()
+
+    def run_command(self, command, *args):
+        parse(command, "--iterations=4", "--batch_size=8", "--dim=8", "--n_critic=2",
+              "--sample_every=2", "--checkpoint_every=2", *args)
+        runner.train(command)
+
+    def test_every_algorithm_trains_on_mock_mnist_and_cifar10(self):
+        for dataset, shape in (("mnist", (28, 28, 1)), ("cifar10", (32, 32, 3))):
+            with tfds.testing.mock_data(num_examples=32):
+                for name, command in COMMANDS.items():
+                    output_dir = os.path.join(self.get_temp_dir(), f"{name}-{dataset}")
+                    extra = ["--authors_schedule=false"] if name == "wgan" else []
+                    self.run_command(command, f"--dataset={dataset}",
+                                     f"--output_dir={output_dir}", *extra)
+                    metrics = rows(os.path.join(output_dir, "metrics.csv"))
+                    self.assertEqual([int(r["iteration"]) for r in metrics], [1, 2, 3, 4])
+                    for row in metrics:
+                        for key, value in row.items():
+                            self.assertTrue(np.isfinite(float(value)), f"{name} {key}")
+                    summary = json.load(open(os.path.join(output_dir, "summary.json")))
+                    self.assertEqual(summary["iterations"], 4)
+                    for step in (2, 4):
+                        self.assertTrue(os.path.exists(os.path.join(
+                            output_dir, "samples", f"{step:06d}.png")))
+                    generator = keras.saving.load_model(
+                        os.path.join(output_dir, "generator.keras"))
+                    self.assertEqual(generator.output_shape[1:], shape)
+
+    def test_wgan_authors_schedule_on_images(self):
+        # 100 critic updates in each of the first iterations: each one consumes a batch.
+        output_dir = os.path.join(self.get_temp_dir(), "schedule")
+        with tfds.testing.mock_data(num_examples=32):
+            self.run_command(wgan.COMMAND, "--preset=wgan", "--dataset=mnist",
+                             "--iterations=2", f"--output_dir={output_dir}")
+        checkpoint = tf.train.load_checkpoint(os.path.join(output_dir, "checkpoints"))
+        self.assertEqual(checkpoint.get_tensor(
+            "critic_optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE"), 200)
+
+
+class ResumeTest(tf.test.TestCase):
+
+    def tearDown(self):
+        FLAGS.unparse_flags()
+        super().tearDown()
+
+    def toy_run(self, output_dir, iterations, *args):
+        parse(wgan_gp.COMMAND, f"--iterations={iterations}", "--hidden_units=16",
+              "--eval_every=5", "--checkpoint_every=5", f"--output_dir={output_dir}", *args)
+        runner.train(wgan_gp.COMMAND)
+
+    def test_resumed_run_equals_an_unbroken_one(self):
+        unbroken = os.path.join(self.get_temp_dir(), "unbroken")
+        broken = os.path.join(self.get_temp_dir(), "broken")
+        self.toy_run(unbroken, 20)
+        self.toy_run(broken, 10)
+        self.toy_run(broken, 20, "--resume")
+        strip = lambda table: [{k: v for k, v in r.items() if k != "seconds"} for r in table]
+        self.assertEqual(strip(rows(os.path.join(unbroken, "metrics.csv"))),
+                         strip(rows(os.path.join(broken, "metrics.csv"))))
+        summary = json.load(open(os.path.join(broken, "summary.json")))
+        self.assertEqual((summary["iterations"], summary["resumed_from"]), (20, 10))
+
+    def test_restore_brings_back_step_counts_and_optimizer_state(self):
+        output_dir = os.path.join(self.get_temp_dir(), "state")
+        self.toy_run(output_dir, 10)
+        parse(wgan_gp.COMMAND, "--iterations=10", "--hidden_units=16",
+              f"--output_dir={output_dir}")
+        saved = tf.train.load_checkpoint(os.path.join(output_dir, "checkpoints"))
+        model = runner.build_model(wgan_gp.COMMAND, make_task(FLAGS, "wgan_gp"))
+        checkpoint = tf.train.Checkpoint(model=model,
+                                         generator_optimizer=model.generator_optimizer,
+                                         critic_optimizer=model.critic_optimizer)
+        manager = tf.train.CheckpointManager(
+            checkpoint, os.path.join(output_dir, "checkpoints"), max_to_keep=2)
+        self.assertEqual(runner.restore(checkpoint, manager, model), 10)
+        self.assertEqual(int(model.critic_optimizer.iterations), 50)
+        names = saved.get_variable_to_shape_map()
+        optimizer_slots = [n for n in names if n.startswith("critic_optimizer/_variables")]
+        self.assertNotEmpty(optimizer_slots)
+        for name in optimizer_slots:
+            index = int(name.split("/")[2])
+            self.assertAllEqual(model.critic_optimizer.variables[index].numpy(),
+                                saved.get_tensor(name))
+
+    def test_resume_without_checkpoint_is_a_usage_error(self):
+        with self.assertRaisesRegex(runner.UsageError, "no checkpoint"):
+            self.toy_run(os.path.join(self.get_temp_dir(), "empty"), 10, "--resume")

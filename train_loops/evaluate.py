@@ -1,0 +1,239 @@
+"""python -m train_loops.evaluate: FID / KID / IS of a saved generator against a data set's test split.
+
+  python -m train_loops.evaluate --generator=runs/x/generator.keras --dataset=fashion_mnist \
+      --classifier=classifiers/fashion_mnist.keras [--inception_weights=PATH] [--num_samples=10000]
+
+draws --num_samples latents (N(0, 1), or U[-1, 1] with
+--latent_distribution=uniform; the latent shape is the generator's input
+shape), generates images, and compares them with the first --num_samples
+images of the test split (fewer if the split is smaller) with each extractor
+given: the classifier (classifier-FID, -KID and classifier score) and / or
+InceptionV3 (FID, KID, IS). The numbers are printed and written as JSON to
+--output (default: <generator without .keras>_metrics.json).
+
+Bad flags, a missing file, an unavailable data set or missing Inception
+weights are reported in one line on stderr with exit status 2.
+"""
+
+import json
+import os
+import sys
+import time
+
+from absl import app, flags, logging
+
+FLAGS = flags.FLAGS
+
+PROGRAM = "python -m train_loops.evaluate"
+# data.images.IMAGE_DATASETS, spelled out so that flags parse without TensorFlow.
+DATASETS = ("mnist", "fashion_mnist", "cifar10", "celeb_a", "lsun/bedroom")
+
+
+def define_flags():
+    """The command's flags, defined only when it runs as a program.
+
+    (Defined lazily so that importing this module, e.g. in a test, adds no
+    flags to absl's global FLAGS, where they would clash with other entry
+    points' flags of the same name.)
+    """
+    flags.DEFINE_string("generator", None, "The generator's .keras file.")
+    flags.DEFINE_enum("dataset", None, list(DATASETS), "The real data set (its test split).")
+    flags.DEFINE_string("split", "test", "tfds split of the real images.")
+    flags.DEFINE_string("classifier", None, "A classifier saved by train_loops.classifier "
+                        "(classifier-FID / -KID / classifier score).")
+    flags.DEFINE_string("inception_weights", None,
+                        "Local inception_v3_weights_tf_dim_ordering_tf_kernels.h5 (FID / KID / IS "
+                        "with InceptionV3); nothing is downloaded.")
+    flags.DEFINE_list("metrics", ["fid", "kid", "is"], "Metrics to compute.")
+    flags.DEFINE_integer("num_samples", 10000, "Generated images, and real images at most.")
+    flags.DEFINE_enum("latent_distribution", "normal", ["normal", "uniform"],
+                      "Latent distribution: N(0, 1) or U[-1, 1].")
+    flags.DEFINE_integer("batch_size", 500, "Images per generator call.")
+    flags.DEFINE_integer("seed", 0, "Seeds the latents and KID's subsets.")
+    flags.DEFINE_string("data_dir", None, "tfds data directory.")
+    flags.DEFINE_string("manual_dir", None, "Original files to prepare the data set from "
+                        "(default: ../shared/datasets/<dataset> if it exists).")
+    flags.DEFINE_string("output", None, "JSON file for the results "
+                        "(default: <generator without .keras>_metrics.json).")
+
+
+class UsageError(Exception):
+    """Bad input: reported in one line, exit status 2."""
+
+
+def _fail(error):
+    print(f"{PROGRAM}: error: {error}", file=sys.stderr)
+    sys.exit(2)
+
+
+def _parse(argv):
+    try:
+        rest = FLAGS(argv)
+        if len(rest) > 1:
+            raise UsageError(f"unexpected arguments: {' '.join(rest[1:])}")
+    except (flags.Error, UsageError) as error:
+        _fail(f"{error} (see --helpshort)")
+    return rest
+
+
+def check_arguments(generator, dataset, classifier, inception_weights, metrics, num_samples,
+                    batch_size, seed):
+    for name, value in (("generator", generator), ("dataset", dataset)):
+        if value is None:
+            raise UsageError(f"--{name} is required")
+    if dataset not in DATASETS:
+        raise UsageError(f"--dataset must be one of {', '.join(DATASETS)}, got {dataset!r}")
+    if classifier is None and inception_weights is None:
+        raise UsageError("give --classifier=PATH.keras and / or --inception_weights=PATH")
+    for name, value in (("num_samples", num_samples), ("batch_size", batch_size)):
+        if not value > 0:
+            raise UsageError(f"--{name} must be positive, got {value}")
+    if num_samples < 2:
+        raise UsageError(f"--num_samples must be at least 2, got {num_samples}")
+    if seed < 0:
+        raise UsageError(f"--seed must be non-negative, got {seed}")
+    unknown = [m for m in metrics if m not in ("fid", "kid", "is")]
+    if unknown or not metrics:
+        raise UsageError(f"--metrics must be a non-empty subset of fid,kid,is, got "
+                         f"{','.join(metrics)}")
+    for name, path in (("generator", generator), ("classifier", classifier)):
+        if path is not None and not os.path.isfile(path):
+            raise UsageError(f"--{name}: no such file {path}")
+
+
+def sample_generator(generator, num_samples, latent_distribution="normal", batch_size=500,
+                     seed=0):
+    """``num_samples`` images of ``generator`` (float32 NumPy) from seeded latents."""
+    import numpy as np  # pylint: disable=import-outside-toplevel
+
+    latent_shape = tuple(generator.inputs[0].shape[1:])
+    if any(d is None for d in latent_shape):
+        raise UsageError(f"the generator's input shape {latent_shape} is not fully defined")
+    rng = np.random.default_rng(seed)
+    chunks = []
+    for start in range(0, num_samples, batch_size):
+        n = min(batch_size, num_samples - start)
+        if latent_distribution == "uniform":
+            latent = rng.uniform(-1.0, 1.0, (n, *latent_shape))
+        else:
+            latent = rng.standard_normal((n, *latent_shape))
+        images = generator(latent.astype(np.float32), training=False)
+        chunks.append(np.asarray(images, dtype=np.float32))
+    return np.concatenate(chunks)
+
+
+def load_real_images(dataset, split, num_samples, image_size, data_dir, manual_dir):
+    """The first ``num_samples`` images of ``split`` as float32 [N, S, S, C] in [-1, 1]."""
+    import numpy as np  # pylint: disable=import-outside-toplevel
+
+    from data.images import load_images, scale_images  # pylint: disable=import-outside-toplevel
+
+    images = load_images(dataset, split, data_dir, manual_dir, limit=num_samples,
+                         image_size=image_size)
+    batches = [scale_images(b).numpy() for b in images.batch(1000)]
+    if not batches:
+        raise UsageError(f"{dataset} split {split!r} is empty")
+    return np.concatenate(batches)
+
+
+def evaluate(generator, dataset, classifier=None, inception_weights=None,
+             metrics=("fid", "kid", "is"), num_samples=10000, latent_distribution="normal",
+             batch_size=500, seed=0, data_dir=None, manual_dir=None, split="test", output=None):
+    """The command as a function (arguments as the flags; manual_dir is used as given).
+
+    Returns the results dict it prints and writes; raises UsageError on bad input.
+    """
+    metrics = list(metrics)
+    check_arguments(generator, dataset, classifier, inception_weights, metrics, num_samples,
+                    batch_size, seed)
+    if latent_distribution not in ("normal", "uniform"):
+        raise UsageError(f"--latent_distribution must be normal or uniform, got "
+                         f"{latent_distribution!r}")
+    # TensorFlow loads only once the flags are good.
+    import keras  # pylint: disable=import-outside-toplevel
+
+    from data.images import DatasetUnavailableError, image_shape  # pylint: disable=import-outside-toplevel
+    from evaluation.features import (ClassifierFeatures, InceptionFeatures,  # pylint: disable=import-outside-toplevel
+                                     WeightsUnavailableError, compute_image_metrics)
+
+    start = time.time()
+    extractors = []
+    try:
+        # Inception first: a missing weights file fails before any work.
+        if inception_weights is not None:
+            extractors.append(InceptionFeatures(inception_weights))
+        if classifier is not None:
+            extractors.append(ClassifierFeatures(classifier))
+    except (WeightsUnavailableError, ValueError) as error:
+        raise UsageError(error) from None
+    extractors.reverse()  # report the classifier first
+
+    try:
+        model = keras.models.load_model(generator, compile=False)
+    except Exception as error:  # pylint: disable=broad-except
+        raise UsageError(f"cannot load --generator={generator}: "
+                         f"{str(error).splitlines()[0] if str(error) else type(error).__name__}"
+                         ) from None
+    fake = sample_generator(model, num_samples, latent_distribution, batch_size, seed)
+    if fake.ndim != 4:
+        raise UsageError(f"the generator's output {fake.shape[1:]} is not an image [H, W, C]")
+    height, width, channels = fake.shape[1:]
+    expected_channels = image_shape(dataset)[-1]
+    if height != width or channels != expected_channels:
+        raise UsageError(f"the generator makes {height}x{width}x{channels} images; "
+                         f"{dataset} images are square with {expected_channels} channels")
+
+    try:
+        # The real images at the generator's resolution (e.g. MNIST at 32 px
+        # for a 32-px DCGAN), so that both sides are preprocessed alike.
+        real = load_real_images(dataset, split, num_samples, height, data_dir, manual_dir)
+    except DatasetUnavailableError as error:
+        raise UsageError(error) from None
+
+    results = dict(generator=generator, dataset=dataset, split=split,
+                   num_fake=len(fake), num_real=len(real),
+                   latent_distribution=latent_distribution, seed=seed)
+    for extractor in extractors:
+        try:
+            values = compute_image_metrics(extractor, real, fake, metrics=metrics, seed=seed)
+        except ValueError as error:
+            raise UsageError(f"{extractor.name}: {error}") from None
+        results[extractor.name] = {k: round(v, 6) for k, v in values.items()}
+    results["seconds"] = round(time.time() - start, 1)
+
+    output = output or os.path.splitext(generator)[0] + "_metrics.json"
+    directory = os.path.dirname(output)
+    if directory:
+        os.makedirs(directory, exist_ok=True)
+    with open(output, "w") as f:
+        json.dump(results, f, indent=2)
+        f.write("\n")
+    print(json.dumps(results, indent=2))
+    return results
+
+
+def main(argv):
+    del argv
+    logging.set_verbosity(logging.WARNING)  # tfds' per-read INFO lines
+    try:
+        # Bad flags answer before TensorFlow loads (data.images imports it).
+        check_arguments(FLAGS.generator, FLAGS.dataset, FLAGS.classifier,
+                        FLAGS.inception_weights, FLAGS.metrics, FLAGS.num_samples,
+                        FLAGS.batch_size, FLAGS.seed)
+        manual_dir = FLAGS.manual_dir
+        if manual_dir is None:
+            from data.images import default_manual_dir  # pylint: disable=import-outside-toplevel
+
+            manual_dir = default_manual_dir(FLAGS.dataset)
+        evaluate(FLAGS.generator, FLAGS.dataset, classifier=FLAGS.classifier,
+                 inception_weights=FLAGS.inception_weights, metrics=FLAGS.metrics,
+                 num_samples=FLAGS.num_samples, latent_distribution=FLAGS.latent_distribution,
+                 batch_size=FLAGS.batch_size, seed=FLAGS.seed, data_dir=FLAGS.data_dir,
+                 manual_dir=manual_dir, split=FLAGS.split, output=FLAGS.output)
+    except UsageError as error:
+        _fail(error)
+
+
+if __name__ == "__main__":
+    define_flags()
+    app.run(main, flags_parser=_parse)
