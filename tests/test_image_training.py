@@ -181,6 +181,22 @@ class ResumeTest(tf.test.TestCase):
         summary = json.load(open(os.path.join(broken, "summary.json")))
         self.assertEqual((summary["iterations"], summary["resumed_from"]), (20, 10))
 
+    def test_rows_logged_after_the_checkpoint_are_replaced_on_resume(self):
+        # As after a crash (kill -9): the logs run past the last checkpoint.
+        unbroken = os.path.join(self.get_temp_dir(), "unbroken_crash")
+        crashed = os.path.join(self.get_temp_dir(), "crashed")
+        self.toy_run(unbroken, 20)
+        self.toy_run(crashed, 13, "--checkpoint_every=5")
+        os.remove(os.path.join(crashed, "checkpoints", "ckpt-13.index"))  # lost in the crash
+        with open(os.path.join(crashed, "checkpoints", "checkpoint"), "w") as f:
+            f.write('model_checkpoint_path: "ckpt-10"\n')
+        self.toy_run(crashed, 20, "--resume")
+        strip = lambda table: [{k: v for k, v in r.items() if k != "seconds"} for r in table]
+        self.assertEqual(strip(rows(os.path.join(unbroken, "metrics.csv"))),
+                         strip(rows(os.path.join(crashed, "metrics.csv"))))
+        self.assertEqual([r["iteration"] for r in rows(os.path.join(crashed, "evaluation.csv"))],
+                         ["5", "10", "15", "20"])
+
     def test_restore_brings_back_step_counts_and_optimizer_state(self):
         output_dir = os.path.join(self.get_temp_dir(), "state")
         self.toy_run(output_dir, 10)

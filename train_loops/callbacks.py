@@ -25,9 +25,11 @@ class StepLogger(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         resuming = self.start_iteration > 0 and os.path.exists(self.path)
+        if resuming:
+            header = truncate_csv(self.path, self.start_iteration)
         self.file = open(self.path, "a" if resuming else "w", newline="")
         self.writer = csv.writer(self.file)
-        self.keys = None if not resuming else _csv_header(self.path)[2:]
+        self.keys = header[2:] if resuming else None
         self.start = time.time()
 
     def on_train_batch_end(self, batch, logs=None):
@@ -49,9 +51,18 @@ def progress_line(iteration, seconds, logs, extra=""):
     return f"iteration {iteration}  {seconds:.0f}s  {metrics}{extra}"
 
 
-def _csv_header(path):
+def truncate_csv(path, last_iteration):
+    """Drop the rows after `last_iteration` (logged after the checkpoint a run resumes from).
+
+    Returns the header.
+    """
     with open(path, newline="") as f:
-        return next(csv.reader(f), [])
+        table = list(csv.reader(f))
+    header = table[0] if table else []
+    kept = [row for row in table[1:] if int(row[0]) <= last_iteration]
+    with open(path, "w", newline="") as f:
+        csv.writer(f).writerows([header] + kept)
+    return header
 
 
 class ToyEvaluation(keras.callbacks.Callback):
@@ -74,7 +85,9 @@ class ToyEvaluation(keras.callbacks.Callback):
             self.centers, self.std = mode_centers(dataset), mode_std(dataset)
         self.last_logs, self.last = {}, None
         self.start = time.time()
-        if not (start_iteration > 0 and os.path.exists(path)):
+        if start_iteration > 0 and os.path.exists(path):
+            truncate_csv(path, start_iteration)
+        else:
             with open(path, "w", newline="") as f:
                 csv.writer(f).writerow(["iteration", "seconds", "modes_captured",
                                         "high_quality_percent"])
