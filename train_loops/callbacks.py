@@ -184,37 +184,40 @@ class Checkpoints(keras.callbacks.Callback):
 
 
 class StopOnInterrupt(keras.callbacks.Callback):
-    """Ctrl-C during `fit` stops training cleanly after the current generator iteration.
+    """Ctrl-C (SIGINT) or SIGTERM during `fit` stops training after the current iteration.
 
     A KeyboardInterrupt lands wherever Python happens to be, typically just
     after a train step has updated the weights but before the callbacks have
     logged it, so the outputs would disagree about how many iterations were
-    done. Instead, the first SIGINT only asks `fit` to stop once this step's
-    callbacks have run (`interrupted` tells the runner); a second one raises
-    KeyboardInterrupt at once, as usual.
+    done. Instead, the first signal only asks `fit` to stop once this step's
+    callbacks have run (`interrupted` tells the runner, which then writes its
+    outputs and a checkpoint); a second one acts at once, as usual.
     """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self):
         super().__init__()
         self.interrupted = False
-        self.previous_handler = None
+        self.previous_handlers = {}
 
     def on_train_begin(self, logs=None):
-        self.previous_handler = signal.signal(signal.SIGINT, self._request_stop)
+        for number in self.SIGNALS:
+            self.previous_handlers[number] = signal.signal(number, self._request_stop)
 
     def _request_stop(self, signum, frame):
         del signum, frame
         self.interrupted = True
-        self._restore_handler()  # a second Ctrl-C interrupts at once
+        self._restore_handlers()  # a second signal acts at once
 
-    def _restore_handler(self):
-        if self.previous_handler is not None:
-            signal.signal(signal.SIGINT, self.previous_handler)
-            self.previous_handler = None
+    def _restore_handlers(self):
+        for number, handler in self.previous_handlers.items():
+            signal.signal(number, handler)
+        self.previous_handlers = {}
 
     def on_train_batch_end(self, batch, logs=None):
         if self.interrupted:
             self.model.stop_training = True
 
     def on_train_end(self, logs=None):
-        self._restore_handler()
+        self._restore_handlers()
