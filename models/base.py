@@ -62,6 +62,11 @@ class AdversarialModel(keras.Model):
         generator_optimizer.build(self.generator.trainable_variables)
         critic_optimizer.build(self.critic.trainable_variables)
 
+    def fit(self, *args, shuffle=False, **kwargs):
+        # The data is a stream of critic-batch stacks in order; there is
+        # nothing for Keras to shuffle (it would only warn).
+        return super().fit(*args, shuffle=shuffle, **kwargs)
+
     @property
     def metrics(self):
         return list(self.trackers.values())

@@ -271,7 +271,7 @@ def train(command):
     with writer.as_default():
         try:
             if remaining > 0:
-                model.fit(data, steps_per_epoch=remaining, epochs=1, shuffle=False,
+                model.fit(data, steps_per_epoch=remaining, epochs=1,
                           verbose=1 if sys.stdout.isatty() else 0, callbacks=callbacks)
         except KeyboardInterrupt:  # before training began, or a second Ctrl-C
             interrupted = True
