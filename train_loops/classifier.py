@@ -17,7 +17,9 @@ import os
 import sys
 import time
 
-from absl import app, flags, logging
+from absl import flags, logging
+
+from train_loops.cli import UsageError, run
 
 FLAGS = flags.FLAGS
 
@@ -43,25 +45,6 @@ def define_flags():
     flags.DEFINE_integer("batch_size", 128, "Images per training step.")
     flags.DEFINE_float("learning_rate", 2e-3, "Adam's initial learning rate (cosine-decayed to 0).")
     flags.DEFINE_integer("seed", 0, "Seeds the weights and the shuffling.")
-
-
-class UsageError(Exception):
-    """Bad input: reported in one line, exit status 2."""
-
-
-def _fail(error):
-    print(f"{PROGRAM}: error: {error}", file=sys.stderr)
-    sys.exit(2)
-
-
-def _parse(argv):
-    try:
-        rest = FLAGS(argv)
-        if len(rest) > 1:
-            raise UsageError(f"unexpected arguments: {' '.join(rest[1:])}")
-    except (flags.Error, UsageError) as error:
-        _fail(f"{error} (see --helpshort)")
-    return rest
 
 
 def check_arguments(dataset, output, epochs, batch_size, learning_rate, seed):
@@ -114,24 +97,21 @@ def train(dataset, data_dir=None, manual_dir=None, output=None, epochs=4, batch_
 def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)  # tfds' per-read INFO lines
-    try:
-        # Bad flags answer before TensorFlow loads (data.images imports it).
-        check_arguments(FLAGS.dataset, FLAGS.output, FLAGS.epochs, FLAGS.batch_size,
-                        FLAGS.learning_rate, FLAGS.seed)
-        manual_dir = FLAGS.manual_dir
-        if manual_dir is None:
-            from data.images import default_manual_dir  # pylint: disable=import-outside-toplevel
+    # Bad flags answer before TensorFlow loads (data.images imports it).
+    check_arguments(FLAGS.dataset, FLAGS.output, FLAGS.epochs, FLAGS.batch_size,
+                    FLAGS.learning_rate, FLAGS.seed)
+    manual_dir = FLAGS.manual_dir
+    if manual_dir is None:
+        from data.images import default_manual_dir  # pylint: disable=import-outside-toplevel
 
-            manual_dir = default_manual_dir(FLAGS.dataset)
-        train(FLAGS.dataset, data_dir=FLAGS.data_dir, manual_dir=manual_dir,
-              output=FLAGS.output, epochs=FLAGS.epochs, batch_size=FLAGS.batch_size,
-              learning_rate=FLAGS.learning_rate, seed=FLAGS.seed,
-              # A progress bar on a terminal, one line per epoch in a log file.
-              verbose=1 if sys.stdout.isatty() else 2)
-    except UsageError as error:
-        _fail(error)
+        manual_dir = default_manual_dir(FLAGS.dataset)
+    train(FLAGS.dataset, data_dir=FLAGS.data_dir, manual_dir=manual_dir,
+          output=FLAGS.output, epochs=FLAGS.epochs, batch_size=FLAGS.batch_size,
+          learning_rate=FLAGS.learning_rate, seed=FLAGS.seed,
+          # A progress bar on a terminal, one line per epoch in a log file.
+          verbose=1 if sys.stdout.isatty() else 2)
 
 
 if __name__ == "__main__":
     define_flags()
-    app.run(main, flags_parser=_parse)
+    run(PROGRAM, main)

@@ -17,10 +17,11 @@ weights are reported in one line on stderr with exit status 2.
 
 import json
 import os
-import sys
 import time
 
-from absl import app, flags, logging
+from absl import flags, logging
+
+from train_loops.cli import UsageError, run
 
 FLAGS = flags.FLAGS
 
@@ -55,25 +56,6 @@ def define_flags():
                         "(default: ../shared/datasets/<dataset> if it exists).")
     flags.DEFINE_string("output", None, "JSON file for the results "
                         "(default: <generator without .keras>_metrics.json).")
-
-
-class UsageError(Exception):
-    """Bad input: reported in one line, exit status 2."""
-
-
-def _fail(error):
-    print(f"{PROGRAM}: error: {error}", file=sys.stderr)
-    sys.exit(2)
-
-
-def _parse(argv):
-    try:
-        rest = FLAGS(argv)
-        if len(rest) > 1:
-            raise UsageError(f"unexpected arguments: {' '.join(rest[1:])}")
-    except (flags.Error, UsageError) as error:
-        _fail(f"{error} (see --helpshort)")
-    return rest
 
 
 def check_arguments(generator, dataset, classifier, inception_weights, metrics, num_samples,
@@ -215,25 +197,22 @@ def evaluate(generator, dataset, classifier=None, inception_weights=None,
 def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)  # tfds' per-read INFO lines
-    try:
-        # Bad flags answer before TensorFlow loads (data.images imports it).
-        check_arguments(FLAGS.generator, FLAGS.dataset, FLAGS.classifier,
-                        FLAGS.inception_weights, FLAGS.metrics, FLAGS.num_samples,
-                        FLAGS.batch_size, FLAGS.seed)
-        manual_dir = FLAGS.manual_dir
-        if manual_dir is None:
-            from data.images import default_manual_dir  # pylint: disable=import-outside-toplevel
+    # Bad flags answer before TensorFlow loads (data.images imports it).
+    check_arguments(FLAGS.generator, FLAGS.dataset, FLAGS.classifier,
+                    FLAGS.inception_weights, FLAGS.metrics, FLAGS.num_samples,
+                    FLAGS.batch_size, FLAGS.seed)
+    manual_dir = FLAGS.manual_dir
+    if manual_dir is None:
+        from data.images import default_manual_dir  # pylint: disable=import-outside-toplevel
 
-            manual_dir = default_manual_dir(FLAGS.dataset)
-        evaluate(FLAGS.generator, FLAGS.dataset, classifier=FLAGS.classifier,
-                 inception_weights=FLAGS.inception_weights, metrics=FLAGS.metrics,
-                 num_samples=FLAGS.num_samples, latent_distribution=FLAGS.latent_distribution,
-                 batch_size=FLAGS.batch_size, seed=FLAGS.seed, data_dir=FLAGS.data_dir,
-                 manual_dir=manual_dir, split=FLAGS.split, output=FLAGS.output)
-    except UsageError as error:
-        _fail(error)
+        manual_dir = default_manual_dir(FLAGS.dataset)
+    evaluate(FLAGS.generator, FLAGS.dataset, classifier=FLAGS.classifier,
+             inception_weights=FLAGS.inception_weights, metrics=FLAGS.metrics,
+             num_samples=FLAGS.num_samples, latent_distribution=FLAGS.latent_distribution,
+             batch_size=FLAGS.batch_size, seed=FLAGS.seed, data_dir=FLAGS.data_dir,
+             manual_dir=manual_dir, split=FLAGS.split, output=FLAGS.output)
 
 
 if __name__ == "__main__":
     define_flags()
-    app.run(main, flags_parser=_parse)
+    run(PROGRAM, main)

@@ -7,9 +7,10 @@ Image generators give an 8-column grid; toy (2-D) generators a scatter plot.
 """
 
 import os
-import sys
 
-from absl import app, flags
+from absl import flags
+
+from train_loops.cli import UsageError, run
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("generator", None, "A generator saved as .keras by a training run.")
@@ -21,12 +22,11 @@ flags.DEFINE_integer("seed", 0, "Seed of the latent codes.")
 
 
 def main(argv):
-    if len(argv) > 1:
-        fail(f"unexpected arguments: {' '.join(argv[1:])}")
+    del argv
     if not FLAGS.generator or not os.path.isfile(FLAGS.generator):
-        fail(f"--generator must name a saved .keras generator, got {FLAGS.generator!r}")
+        raise UsageError(f"--generator must name a saved .keras generator, got {FLAGS.generator!r}")
     if FLAGS.num_samples < 1:
-        fail(f"--num_samples must be positive, got {FLAGS.num_samples}")
+        raise UsageError(f"--num_samples must be positive, got {FLAGS.num_samples}")
     import keras
 
     from evaluation import plots
@@ -35,7 +35,7 @@ def main(argv):
     try:
         generator = keras.saving.load_model(FLAGS.generator)
     except (ValueError, OSError) as error:
-        fail(f"cannot load {FLAGS.generator}: {str(error).splitlines()[0]}")
+        raise UsageError(f"cannot load {FLAGS.generator}: {str(error).splitlines()[0]}")
     seeds = keras.random.SeedGenerator(FLAGS.seed)
     shape = (FLAGS.num_samples,) + tuple(generator.input_shape[1:])
     if FLAGS.latent_distribution == "uniform":
@@ -50,10 +50,5 @@ def main(argv):
     print(f"wrote {FLAGS.num_samples} samples to {FLAGS.output}")
 
 
-def fail(message):
-    print(f"python -m train_loops.sample: error: {message}", file=sys.stderr)
-    sys.exit(2)
-
-
 if __name__ == "__main__":
-    app.run(main)
+    run("python -m train_loops.sample", main)
