@@ -24,6 +24,7 @@ def parse(command, *args):
 
 def build(command, *args):
     parse(command, *args)
+    runner.check_flags()
     return runner.build_model(command, make_task(FLAGS, command.algorithm))
 
 
@@ -108,6 +109,17 @@ class PresetTest(tf.test.TestCase):
         parse(wgan_gp.COMMAND)
         self.assertEqual((FLAGS.preset, FLAGS.penalty_weight), ("toy", 0.1))
 
+    def test_presets_and_architectures_must_fit_the_data(self):
+        for args, message in (
+                (["--preset=wgan_gp", "--dataset=8gaussians"], "is for image data"),
+                (["--preset=toy", "--dataset=mnist"], "is for toy data"),
+                (["--preset=wgan_gp_resnet", "--dataset=mnist"], "makes \\(32, 32, 3\\)"),
+                (["--preset=wgan_gp_mnist", "--dataset=cifar10"], "makes \\(28, 28, 1\\)"),
+                (["--preset=wgan_gp", "--dataset=mnist", "--image_size=30"],
+                 "image side 30 cannot be made")):
+            with self.assertRaisesRegex(runner.UsageError, message):
+                build(wgan_gp.COMMAND, *args)
+
     def test_presets_of_other_commands_are_refused(self):
         with self.assertRaisesRegex(runner.UsageError, "--preset must be one of"):
             parse(gan.COMMAND, "--preset=wgan_gp")
@@ -121,8 +133,9 @@ class MockImageTrainingTest(tf.test.TestCase):
         super().tearDown()
 
     def run_command(self, command, *args):
+        # --classifier=: no image metrics, whatever classifiers/ holds here.
         parse(command, "--iterations=4", "--batch_size=8", "--dim=8", "--n_critic=2",
-              "--sample_every=2", "--checkpoint_every=2", *args)
+              "--sample_every=2", "--checkpoint_every=2", "--classifier=", *args)
         runner.train(command)
 
     def test_every_algorithm_trains_on_mock_mnist_and_cifar10(self):
@@ -146,6 +159,25 @@ class MockImageTrainingTest(tf.test.TestCase):
                     generator = keras.saving.load_model(
                         os.path.join(output_dir, "generator.keras"))
                     self.assertEqual(generator.output_shape[1:], shape)
+
+    def test_classifier_metrics_during_training(self):
+        from evaluation.classifier import build_classifier
+
+        classifier = os.path.join(self.get_temp_dir(), "tiny_classifier.keras")
+        keras.utils.set_random_seed(0)
+        build_classifier(feature_dim=8, width=4).save(classifier)
+        output_dir = os.path.join(self.get_temp_dir(), "metrics")
+        with tfds.testing.mock_data(num_examples=32):
+            self.run_command(wgan_gp.COMMAND, "--dataset=mnist", f"--classifier={classifier}",
+                             "--eval_every=2", "--eval_samples=16",
+                             f"--output_dir={output_dir}")
+        table = rows(os.path.join(output_dir, "image_metrics.csv"))
+        self.assertEqual([r["iteration"] for r in table], ["2", "4"])
+        for row in table:
+            self.assertGreater(float(row["fid"]), 0.0)
+            self.assertAllInRange(float(row["is"]), 1.0, 10.0)
+        summary = json.load(open(os.path.join(output_dir, "summary.json")))
+        self.assertAllClose(summary["classifier_fid"], float(table[-1]["fid"]), rtol=1e-5)
 
     def test_wgan_authors_schedule_on_images(self):
         # 100 critic updates in each of the first iterations: each one consumes a batch.

@@ -10,6 +10,7 @@ import signal
 import time
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 
@@ -170,16 +171,53 @@ class TensorBoardScalars(keras.callbacks.Callback):
             tf.summary.scalar(name, float(value), step=step)
 
 
-class Checkpoints(keras.callbacks.Callback):
-    """Saves `manager`'s checkpoint every `every` generator iterations."""
+def all_finite(variables):
+    """True when every value of every variable is finite."""
+    return all(bool(tf.reduce_all(tf.math.is_finite(v))) for v in variables
+               if keras.backend.is_float_dtype(v.dtype))
 
-    def __init__(self, manager, every, start_iteration=0):
+
+class NonFiniteGuard(keras.callbacks.Callback):
+    """Stops training at the first non-finite metric, remembering which and when.
+
+    A non-finite weight shows up as a non-finite loss at the next iteration at
+    the latest, since every weight of both networks enters a loss.
+    `failure` is then a message naming the iteration and the metric.
+    """
+
+    def __init__(self, start_iteration=0):
         super().__init__()
-        self.manager, self.every, self.start_iteration = manager, every, start_iteration
+        self.start_iteration = start_iteration
+        self.failure = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        bad = {k: float(v) for k, v in (logs or {}).items() if not np.isfinite(float(v))}
+        if bad and self.failure is None:
+            name, value = sorted(bad.items())[0]
+            self.failure = (f"non-finite {name} ({value}) at generator iteration "
+                            f"{self.start_iteration + batch + 1}")
+            self.model.stop_training = True
+
+
+class Checkpoints(keras.callbacks.Callback):
+    """Saves `manager`'s checkpoint every `every` generator iterations, if it is sound.
+
+    Nothing is saved once `guard` has seen a non-finite metric, nor while any
+    weight is non-finite, so the latest checkpoint is always a good one.
+    """
+
+    def __init__(self, manager, every, guard, start_iteration=0):
+        super().__init__()
+        self.manager, self.every, self.guard = manager, every, guard
+        self.start_iteration = start_iteration
 
     def on_train_batch_end(self, batch, logs=None):
         iteration = self.start_iteration + batch + 1
         if iteration % self.every == 0:
+            self.save(iteration)
+
+    def save(self, iteration):
+        if self.guard.failure is None and all_finite(self.model.variables):
             self.manager.save(checkpoint_number=iteration)
 
 

@@ -25,7 +25,9 @@ import os
 import sys
 import time
 
-from absl import app, flags
+from absl import flags
+
+from train_loops.cli import UsageError, parse_flags, run
 
 TOY_DATASETS = ("8gaussians", "25gaussians", "swissroll")
 IMAGE_DATASETS = ("mnist", "fashion_mnist", "cifar10", "celeb_a", "lsun/bedroom")
@@ -60,6 +62,13 @@ flags.DEFINE_string("output_dir", None,
                     "Where the run's files go (default: runs/<algorithm>-<dataset>).")
 flags.DEFINE_bool("resume", False, "Continue the run in --output_dir from its latest "
                   "checkpoint, up to --iterations generator iterations in all.")
+flags.DEFINE_bool("overwrite", False,
+                  "Replace the run already in --output_dir (without it, such a run is "
+                  "left alone and the command stops).")
+flags.DEFINE_bool("deterministic", False,
+                  "TensorFlow op determinism: with --seed, the same run twice gives the "
+                  "same numbers, and an interrupted and resumed run ends where an "
+                  "unbroken one does.")
 flags.DEFINE_integer("checkpoint_every", 1000,
                      "Save a checkpoint every this many generator iterations.")
 # Toy data
@@ -91,6 +100,12 @@ flags.DEFINE_string("data_dir", None, "tensorflow_datasets data directory "
 flags.DEFINE_string("manual_dir", None,
                     "Folder with the data set's original files, to prepare it offline "
                     "(default for mnist / fashion_mnist: ../shared/datasets/<name>).")
+flags.DEFINE_string("classifier", None,
+                    "Image data: a classifier saved by train_loops.classifier; with it, "
+                    "classifier-FID/KID/score of --eval_samples generated images every "
+                    "--eval_every iterations go to image_metrics.csv and TensorBoard "
+                    "(default: classifiers/<dataset>.keras when it exists; "
+                    "--classifier= for none).")
 flags.DEFINE_integer("sample_every", 500,
                      "Image data: write a fixed-noise sample grid every this many "
                      "generator iterations.")
@@ -98,10 +113,6 @@ flags.DEFINE_integer("sample_every", 500,
 POSITIVE_FLAGS = ("iterations", "batch_size", "n_critic", "learning_rate", "latent_dim",
                   "checkpoint_every", "hidden_units", "eval_every", "eval_samples", "dim",
                   "sample_every")
-
-
-class UsageError(Exception):
-    """Bad input from the command line: reported in one line, exit status 2."""
 
 
 class Command:
@@ -130,9 +141,7 @@ class Command:
         """Parse the command line and apply the preset; raise UsageError or flags.Error."""
         for name, value in self.presets["toy"].items():
             FLAGS.set_default(name, value)
-        rest = FLAGS(argv)
-        if len(rest) > 1:
-            raise UsageError(f"unexpected arguments: {' '.join(rest[1:])}")
+        rest = parse_flags(argv)
         self.apply_preset()
         return rest
 
@@ -140,20 +149,7 @@ class Command:
         FLAGS.set_default("verbosity", -1)  # absl (and tfds) log warnings, not info
         FLAGS["preset"].help += f" Presets: {', '.join(self.presets)}."
 
-        def parse(argv):
-            try:
-                return self.parse(argv)
-            except (flags.Error, UsageError) as error:
-                self.exit_with_usage_error(error)
-
-        def main(argv):
-            del argv
-            try:
-                train(self)
-            except UsageError as error:
-                self.exit_with_usage_error(error)
-
-        app.run(main, flags_parser=parse)
+        run(self.program, lambda argv: train(self), self.parse)
 
     def apply_preset(self):
         """Give every flag not set on the command line its value from the preset."""
@@ -169,10 +165,6 @@ class Command:
                 FLAGS[flag].value = value
         FLAGS.preset = name
 
-    def exit_with_usage_error(self, error):
-        print(f"{self.program}: error: {error} (see --helpshort)", file=sys.stderr)
-        sys.exit(2)
-
 
 def check_flags():
     for name in POSITIVE_FLAGS:
@@ -186,9 +178,9 @@ def check_flags():
             raise UsageError(f"--{name} must be in [0, 1), got {FLAGS[name].value}")
     if FLAGS.seed < 0:
         raise UsageError(f"--seed must be non-negative, got {FLAGS.seed}")
-    image = FLAGS.dataset in IMAGE_DATASETS
-    if FLAGS.preset != "toy" and not image:
-        raise UsageError(f"--preset={FLAGS.preset} is for image data; --dataset is "
+    if (FLAGS.preset == "toy") != (FLAGS.dataset in TOY_DATASETS):
+        kind = "toy" if FLAGS.preset == "toy" else "image"
+        raise UsageError(f"--preset={FLAGS.preset} is for {kind} data; --dataset is "
                          f"{FLAGS.dataset}")
 
 
@@ -235,10 +227,13 @@ def train(command):
     from train_loops import callbacks as cb
     from train_loops.tasks import make_task
 
+    if FLAGS.deterministic:
+        tf.config.experimental.enable_op_determinism()
     task = make_task(FLAGS, command.algorithm)
     model = build_model(command, task)
     output_dir = FLAGS.output_dir or os.path.join(
         "runs", f"{command.algorithm}-{FLAGS.dataset.replace('/', '_')}")
+    check_output_dir(output_dir)
     checkpoint = tf.train.Checkpoint(model=model,
                                      generator_optimizer=model.generator_optimizer,
                                      critic_optimizer=model.critic_optimizer)
@@ -253,6 +248,8 @@ def train(command):
         raise UsageError(error) from None
     data = model.critic_batches(real, start_iteration)
 
+    if FLAGS.overwrite:
+        remove_run(output_dir)
     os.makedirs(output_dir, exist_ok=True)
     write_flags(os.path.join(output_dir, "flags.txt"), command.build_model.__module__)
     remaining = FLAGS.iterations - start_iteration
@@ -260,12 +257,14 @@ def train(command):
           f"iterations {start_iteration} to {FLAGS.iterations}, writing to {output_dir}/",
           flush=True)
 
-    stop = cb.StopOnInterrupt()  # Ctrl-C: stop after the current iteration, logged
-    callbacks = [cb.StepLogger(os.path.join(output_dir, "metrics.csv"), start_iteration),
-                 cb.TensorBoardScalars(start_iteration),
-                 *task.callbacks(model, output_dir, start_iteration),
-                 cb.Checkpoints(manager, FLAGS.checkpoint_every, start_iteration), stop]
     writer = tf.summary.create_file_writer(os.path.join(output_dir, "tensorboard"))
+    stop = cb.StopOnInterrupt()  # Ctrl-C: stop after the current iteration, logged
+    guard = cb.NonFiniteGuard(start_iteration)  # first: the others see its verdict
+    checkpoints = cb.Checkpoints(manager, FLAGS.checkpoint_every, guard, start_iteration)
+    callbacks = [guard, cb.StepLogger(os.path.join(output_dir, "metrics.csv"), start_iteration),
+                 cb.TensorBoardScalars(start_iteration),
+                 *task.callbacks(model, output_dir, start_iteration, writer),
+                 checkpoints, stop]
     start = time.time()
     interrupted = False
     with writer.as_default():
@@ -281,22 +280,59 @@ def train(command):
         wall_time = time.time() - start
 
         iterations = int(model.generator_optimizer.iterations.numpy())
-        if iterations > start_iteration:
-            manager.save(checkpoint_number=iterations)
-        final = task.finish(model, output_dir, iterations)
+        final = {}
+        if guard.failure is None:
+            if iterations > start_iteration:
+                checkpoints.save(iterations)
+            final = task.finish(model, output_dir, iterations)
     writer.close()
-    model.generator.save(os.path.join(output_dir, "generator.keras"))
     done = iterations - start_iteration
     summary = dict(algorithm=command.algorithm, preset=FLAGS.preset, dataset=FLAGS.dataset,
                    iterations=iterations, resumed_from=start_iteration,
                    interrupted=interrupted, wall_time_seconds=round(wall_time, 1),
                    iterations_per_second=round(done / wall_time, 2) if done else None,
                    **final)
+    if guard.failure is not None:
+        summary["failure"] = guard.failure
     with open(os.path.join(output_dir, "summary.json"), "w") as f:
         json.dump(summary, f, indent=2)
+    if guard.failure is not None:
+        # The weights are not saved; the latest checkpoint is the last good state.
+        print(f"{command.program}: error: {guard.failure}; training stopped. Last good "
+              f"checkpoint: {manager.latest_checkpoint or 'none'}", file=sys.stderr)
+        sys.exit(3)
+    model.generator.save(os.path.join(output_dir, "generator.keras"))
     print(json.dumps(summary, indent=2))
     if interrupted:
         sys.exit(130)
+
+
+RUN_FILES = ("flags.txt", "metrics.csv", "evaluation.csv", "image_metrics.csv",
+             "samples.png", "summary.json", "generator.keras")
+RUN_FOLDERS = ("checkpoints", "tensorboard", "samples")
+
+
+def check_output_dir(output_dir):
+    """Refuse to write over a run unless asked to continue it or replace it."""
+    if FLAGS.resume and FLAGS.overwrite:
+        raise UsageError("--resume continues the run in --output_dir and --overwrite "
+                         "replaces it: give one of them")
+    holds_run = os.path.exists(os.path.join(output_dir, "flags.txt"))
+    if holds_run and not (FLAGS.resume or FLAGS.overwrite):
+        raise UsageError(f"{output_dir} already holds a run: --resume continues it, "
+                         f"--overwrite replaces it, or choose another --output_dir")
+
+
+def remove_run(output_dir):
+    """Delete the files a run writes (and nothing else) from `output_dir`."""
+    import shutil
+
+    for name in RUN_FILES:
+        path = os.path.join(output_dir, name)
+        if os.path.isfile(path):
+            os.remove(path)
+    for name in RUN_FOLDERS:
+        shutil.rmtree(os.path.join(output_dir, name), ignore_errors=True)
 
 
 def restore(checkpoint, manager, model):
@@ -305,9 +341,10 @@ def restore(checkpoint, manager, model):
         raise UsageError(f"--resume: no checkpoint in {manager.directory}")
     try:
         checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-    except (AssertionError, ValueError) as error:
-        raise UsageError(f"--resume: {manager.latest_checkpoint} does not match this "
-                         f"model ({str(error).splitlines()[0]})") from None
+    except Exception as error:  # noqa: BLE001 -- a damaged file fails in many ways
+        first_line = (str(error).splitlines() or [""])[0]
+        raise UsageError(f"--resume: {manager.latest_checkpoint} is unreadable or does not "
+                         f"match this model ({type(error).__name__}: {first_line})") from None
     return int(model.generator_optimizer.iterations)
 
 
@@ -316,7 +353,7 @@ def write_flags(path, entry_module):
     modules = {__name__, entry_module, sys.argv[0]}  # absl files __main__'s under argv[0]
     lines = [FLAGS[name].serialize() for name in sorted(FLAGS)
              if FLAGS.find_module_defining_flag(name) in modules
-             and name != "resume"
+             and name not in ("resume", "overwrite")
              and FLAGS[name].value is not None]  # an unset flag serialises to ""
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")

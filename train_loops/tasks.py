@@ -22,12 +22,16 @@ def image_networks(architecture, image_shape, latent_dim, dim, bn_free_critic,
     from models import image_networks as nets
     from models import resnet_networks
 
-    if architecture == "wgan_gp_mnist":
-        return (nets.wgan_gp_mnist_generator(latent_dim, dim),
-                nets.wgan_gp_mnist_critic(dim))
-    if architecture == "resnet":
-        return (resnet_networks.wgan_gp_resnet_generator(latent_dim, dim),
-                resnet_networks.wgan_gp_resnet_critic(dim))
+    fixed = {"wgan_gp_mnist": (nets.MNIST_SHAPE, nets.wgan_gp_mnist_generator,
+                               nets.wgan_gp_mnist_critic),
+             "resnet": (resnet_networks.CIFAR_SHAPE, resnet_networks.wgan_gp_resnet_generator,
+                        resnet_networks.wgan_gp_resnet_critic)}
+    if architecture in fixed:
+        shape, make_generator, make_critic = fixed[architecture]
+        if tuple(image_shape) != tuple(shape):
+            raise ValueError(f"--architecture={architecture} makes {shape} images; the "
+                             f"data are {tuple(image_shape)}")
+        return make_generator(latent_dim, dim), make_critic(dim)
     if architecture == "dcgan":
         generator = nets.dcgan_generator(image_shape, latent_dim, dim)
     elif architecture == "dcgan_no_bn":
@@ -47,6 +51,8 @@ def image_networks(architecture, image_shape, latent_dim, dim, bn_free_critic,
 class ToyTask:
     """2-D mixtures: MLPs, mode coverage, the critic's value surface."""
 
+    W1_SAMPLES = 1000
+
     def __init__(self, flags, algorithm):
         self.flags, self.algorithm = flags, algorithm
 
@@ -62,7 +68,8 @@ class ToyTask:
 
         return toy_batches(self.flags.dataset, batch_size, seed)
 
-    def callbacks(self, model, output_dir, start_iteration):
+    def callbacks(self, model, output_dir, start_iteration, writer):
+        del writer  # toy evaluations go to evaluation.csv
         from train_loops.callbacks import ToyEvaluation
 
         self.evaluation = ToyEvaluation(
@@ -74,12 +81,19 @@ class ToyTask:
         """Final evaluation and picture; returns the numbers for the summary."""
         from evaluation.plots import save_toy_figure
 
+        from evaluation.wasserstein import wasserstein1_estimate
+
         final = self.evaluation.evaluate(iterations) if iterations else {}
         real = next(iter(self.real_batches(self.flags.eval_samples, self.flags.seed + 1)))
-        save_toy_figure(os.path.join(output_dir, "samples.png"), model.critic, real.numpy(),
-                        model.generate(self.flags.eval_samples).numpy(),
+        real = real.numpy()
+        fake = model.generate(self.flags.eval_samples).numpy()
+        save_toy_figure(os.path.join(output_dir, "samples.png"), model.critic, real, fake,
                         title=f"{self.algorithm}, {self.flags.dataset}, "
                               f"{iterations} generator iterations")
+        # The true distance between the samples, to set beside the critic's
+        # estimate (exact optimal transport; 1000 points keep it under a second).
+        n = min(len(real), self.W1_SAMPLES)
+        final["wasserstein1_estimate"] = round(wasserstein1_estimate(real[:n], fake[:n]), 4)
         return final
 
 
@@ -101,12 +115,16 @@ class ImageTask:
                               bn_free_critic, normalization)
 
     def real_batches(self, batch_size, seed):
-        from data.images import default_manual_dir, image_batches
+        from data.images import image_batches
 
         f = self.flags
         return image_batches(f.dataset, batch_size, seed, data_dir=f.data_dir,
-                             manual_dir=f.manual_dir or default_manual_dir(f.dataset),
-                             image_size=f.image_size)
+                             manual_dir=self.manual_dir(), image_size=f.image_size)
+
+    def manual_dir(self):
+        from data.images import default_manual_dir
+
+        return self.flags.manual_dir or default_manual_dir(self.flags.dataset)
 
     def fixed_latent(self, model):
         """The same latent codes for every grid of a run, drawn from their own seed."""
@@ -120,16 +138,43 @@ class ImageTask:
             return 2.0 * random.uniform(shape, generator) - 1.0
         return random.normal(shape, generator)
 
-    def callbacks(self, model, output_dir, start_iteration):
+    def classifier_path(self):
+        """--classifier; when not given, classifiers/<dataset>.keras if it exists; "" for none."""
+        if self.flags.classifier is not None:
+            return self.flags.classifier or None
+        default = os.path.join("classifiers", f"{self.flags.dataset}.keras")
+        return default if os.path.exists(default) else None
+
+    def callbacks(self, model, output_dir, start_iteration, writer):
         from train_loops.callbacks import SampleGrids
 
-        self.grids = SampleGrids(self.fixed_latent(model), self.flags.sample_every,
-                                 os.path.join(output_dir, "samples"))
-        return [self.grids]
+        f = self.flags
+        self.grids = SampleGrids(self.fixed_latent(model), f.sample_every,
+                                 os.path.join(output_dir, "samples"), start_iteration)
+        self.metrics = None
+        if self.classifier_path():
+            from evaluation.callback import ImageMetricsCallback
+            from evaluation.classifier import load_arrays
+            from evaluation.features import ClassifierFeatures
+
+            # The held-out split is the reference, as in the classifier-FID floor.
+            real, _ = load_arrays(f.dataset, "test", f.data_dir, self.manual_dir(),
+                                  limit=f.eval_samples)
+            self.metrics = ImageMetricsCallback(
+                lambda n: model.generate(n), ClassifierFeatures(self.classifier_path()),
+                real, f.eval_every, f.eval_samples,
+                os.path.join(output_dir, "image_metrics.csv"), summary_writer=writer,
+                start_iteration=start_iteration,
+                metric_kwargs=dict(kid_subset_size=min(1000, f.eval_samples)))
+        return [self.grids] + ([self.metrics] if self.metrics else [])
 
     def finish(self, model, output_dir, iterations):
         path = self.grids.write(model, iterations)
-        return {"samples": os.path.relpath(path, output_dir)}
+        final = {"samples": os.path.relpath(path, output_dir)}
+        if self.metrics is not None and iterations:
+            final.update({f"classifier_{k}": v
+                          for k, v in self.metrics.evaluate(iterations).items()})
+        return final
 
 
 def make_task(flags, algorithm):
