@@ -92,9 +92,10 @@ flags.DEFINE_enum("critic_normalization", "none", ["none", "layer"],
                   "WGAN-GP image critics: no normalisation, or layer normalisation.")
 flags.DEFINE_integer("image_size", None, "Image data: resize images to this side.")
 flags.DEFINE_enum("jit_compile", "auto", ["auto", "true", "false"],
-                  "XLA for the train step. auto: on for toy data, off for image data "
-                  "(measured here on 2 cores: XLA makes the toy WGAN-GP step faster, "
-                  "the DCGAN conv step about 14x slower).")
+                  "XLA for the train step. auto: on for toy data (Keras' own default; "
+                  "on 2 cores the toy WGAN-GP step ran at the same speed either way, "
+                  "within noise) and off for image data (the DCGAN conv step ran about "
+                  "14x slower under XLA).")
 flags.DEFINE_string("data_dir", None, "tensorflow_datasets data directory "
                     "(default: tfds' own, ~/tensorflow_datasets).")
 flags.DEFINE_string("manual_dir", None,
