@@ -11,7 +11,6 @@ import csv
 import glob
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -27,21 +26,9 @@ from evaluation.callback import ImageMetricsCallback
 from evaluation.features import (INCEPTION_WEIGHTS_FILE, ClassifierFeatures, FeatureExtractor,
                                  InceptionFeatures, WeightsUnavailableError,
                                  compute_image_metrics, inception_preprocess)
+from test_train_loops import ENV, REPO, program_lines
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
 RUN_TIMEOUT = 300
-
-# TF's C++ libraries log to stderr whatever TF_CPP_MIN_LOG_LEVEL says; those
-# lines are not the program's output (as in test_train_loops.py).
-_NATIVE_LOG = re.compile(r"^[IWEF]\d{4} [\d:.]+\s+\d+ \S+:\d+\] ")
-_ABSL_PREAMBLE = ("WARNING: All log messages before absl::InitializeLog() is called "
-                  "are written to STDERR")
-
-
-def program_lines(stderr):
-    return [line for line in stderr.splitlines()
-            if line.strip() and line != _ABSL_PREAMBLE and not _NATIVE_LOG.match(line)]
 
 
 def tiny_classifier(seed=0):
