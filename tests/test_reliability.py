@@ -135,3 +135,57 @@ class RunOnDiskTest(tf.test.TestCase):
         self.assertEqual(truncated.returncode, 2)
         self.assertLen(program_lines(truncated.stderr), 1)
         self.assertNotIn("Traceback", truncated.stderr)
+
+
+class SeedTest(tf.test.TestCase):
+
+    def test_deterministic_runs_repeat_and_seeds_differ(self):
+        runs = {}
+        for name, seed in (("a", 1), ("b", 1), ("c", 2)):
+            output_dir = os.path.join(self.get_temp_dir(), f"seed_{name}")
+            result = run("wgan_gp", "--iterations=30", "--deterministic", f"--seed={seed}",
+                         *TINY, f"--output_dir={output_dir}")
+            self.assertEqual(result.returncode, 0, result.stderr)
+            runs[name] = metric_rows(output_dir)
+        self.assertEqual(runs["a"], runs["b"])
+        self.assertNotEqual(runs["a"], runs["c"])
+
+
+class CrashWhileSavingTest(tf.test.TestCase):
+
+    def test_a_half_written_checkpoint_is_never_the_latest(self):
+        # TF writes a checkpoint's files first and then rewrites the index file
+        # `checkpoint` (atomically); a crash in between leaves files the index
+        # does not name. Simulate one: files of a ckpt-15 that never finished.
+        output_dir = os.path.join(self.get_temp_dir(), "half")
+        self.assertEqual(run("wgan", "--iterations=10", "--checkpoint_every=5", *TINY,
+                             f"--output_dir={output_dir}").returncode, 0)
+        checkpoints = os.path.join(output_dir, "checkpoints")
+        for name in ("ckpt-15.index", "ckpt-15.data-00000-of-00001"):
+            with open(os.path.join(checkpoints, name), "wb") as f:
+                f.write(b"\0" * 100)  # cut off mid-write
+        resumed = run("wgan", "--iterations=20", "--checkpoint_every=5", *TINY, "--resume",
+                      f"--output_dir={output_dir}")
+        self.assertEqual(resumed.returncode, 0, resumed.stderr)
+        summary = read_json(os.path.join(output_dir, "summary.json"))
+        self.assertEqual((summary["resumed_from"], summary["iterations"]), (10, 20))
+
+
+class TrainingBadInputTest(tf.test.TestCase):
+
+    def assert_one_line_exit_2(self, result, *fragments):
+        self.assertEqual(result.returncode, 2, result.stderr)
+        lines = program_lines(result.stderr)
+        self.assertLen(lines, 1)
+        for fragment in fragments:
+            self.assertIn(fragment, lines[0])
+
+    def test_unavailable_dataset_and_unknown_preset(self):
+        empty = self.get_temp_dir()
+        output_dir = os.path.join(empty, "never_created")
+        self.assert_one_line_exit_2(
+            run("wgan_gp", "--dataset=cifar10", f"--data_dir={empty}",
+                f"--output_dir={output_dir}"),
+            "cifar10", "--manual_dir")
+        self.assert_one_line_exit_2(run("gan", "--preset=wgan_gp"), "--preset")
+        self.assertFalse(os.path.exists(output_dir))
