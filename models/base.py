@@ -11,8 +11,7 @@ import tensorflow as tf
 
 from data.pipeline import stack_critic_batches
 from models import random
-
-LATENT_DISTRIBUTIONS = ("normal", "uniform")
+from models.random import LATENT_DISTRIBUTIONS
 
 
 class AdversarialModel(keras.Model):
@@ -94,9 +93,7 @@ class AdversarialModel(keras.Model):
     def sample_latent(self, n):
         """n latent codes: N(0, 1), or U[-1, 1] as in DCGAN (Radford et al. 2016, Section 4)."""
         shape = tf.concat([[n], self.latent_shape], axis=0)
-        if self.latent_distribution == "uniform":
-            return 2.0 * random.uniform(shape, self.seed_generator) - 1.0
-        return random.normal(shape, self.seed_generator)
+        return random.latent(shape, self.latent_distribution, self.seed_generator)
 
     def generate(self, n, training=False):
         """n samples from the generator."""

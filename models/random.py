@@ -33,3 +33,13 @@ def normal(shape, seed_generator, dtype=tf.float32):
     u = uniform(tf.concat([[2], shape], axis=0), seed_generator, tf.float32)
     radius = tf.sqrt(-2.0 * tf.math.log1p(-u[0]))  # 1 - u is in (0, 1]: no log(0)
     return tf.cast(radius * tf.cos(2.0 * math.pi * u[1]), dtype)
+
+
+LATENT_DISTRIBUTIONS = ("normal", "uniform")
+
+
+def latent(shape, distribution, seed_generator):
+    """Latent codes: N(0, 1), or U[-1, 1] as in DCGAN (Radford et al. 2016, Section 4)."""
+    if distribution == "uniform":
+        return 2.0 * uniform(shape, seed_generator) - 1.0
+    return normal(shape, seed_generator)

@@ -86,20 +86,20 @@ def check_arguments(generator, dataset, classifier, inception_weights, metrics, 
 def sample_generator(generator, num_samples, latent_distribution="normal", batch_size=500,
                      seed=0):
     """``num_samples`` images of ``generator`` (float32 NumPy) from seeded latents."""
+    import keras  # pylint: disable=import-outside-toplevel
     import numpy as np  # pylint: disable=import-outside-toplevel
+
+    from models import random  # pylint: disable=import-outside-toplevel
 
     latent_shape = tuple(generator.inputs[0].shape[1:])
     if any(d is None for d in latent_shape):
         raise UsageError(f"the generator's input shape {latent_shape} is not fully defined")
-    rng = np.random.default_rng(seed)
+    seeds = keras.random.SeedGenerator(seed)
     chunks = []
     for start in range(0, num_samples, batch_size):
         n = min(batch_size, num_samples - start)
-        if latent_distribution == "uniform":
-            latent = rng.uniform(-1.0, 1.0, (n, *latent_shape))
-        else:
-            latent = rng.standard_normal((n, *latent_shape))
-        images = generator(latent.astype(np.float32), training=False)
+        latent = random.latent((n, *latent_shape), latent_distribution, seeds)
+        images = generator(latent, training=False)
         chunks.append(np.asarray(images, dtype=np.float32))
     return np.concatenate(chunks)
 

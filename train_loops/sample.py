@@ -36,12 +36,8 @@ def main(argv):
         generator = keras.saving.load_model(FLAGS.generator)
     except (ValueError, OSError) as error:
         raise UsageError(f"cannot load {FLAGS.generator}: {str(error).splitlines()[0]}")
-    seeds = keras.random.SeedGenerator(FLAGS.seed)
-    shape = (FLAGS.num_samples,) + tuple(generator.input_shape[1:])
-    if FLAGS.latent_distribution == "uniform":
-        latent = 2.0 * random.uniform(shape, seeds) - 1.0
-    else:
-        latent = random.normal(shape, seeds)
+    latent = random.latent((FLAGS.num_samples,) + tuple(generator.input_shape[1:]),
+                           FLAGS.latent_distribution, keras.random.SeedGenerator(FLAGS.seed))
     samples = generator(latent, training=False).numpy()
     if samples.ndim == 4:
         plots.save_image_grid(FLAGS.output, samples)

@@ -132,11 +132,9 @@ class ImageTask:
 
         from models import random
 
-        generator = keras.random.SeedGenerator(self.flags.seed + 1)
-        shape = (self.GRID_SIZE,) + model.latent_shape
-        if model.latent_distribution == "uniform":
-            return 2.0 * random.uniform(shape, generator) - 1.0
-        return random.normal(shape, generator)
+        return random.latent((self.GRID_SIZE,) + model.latent_shape,
+                             model.latent_distribution,
+                             keras.random.SeedGenerator(self.flags.seed + 1))
 
     def classifier_path(self):
         """--classifier; when not given, classifiers/<dataset>.keras if it exists; "" for none."""
