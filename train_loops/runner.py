@@ -77,9 +77,10 @@ flags.DEFINE_integer("hidden_units", 128,
                      "the authors' toy code; 128 lets the default run finish in well "
                      "under a minute on 2 cores).")
 flags.DEFINE_integer("eval_every", 100,
-                     "Toy data: evaluate mode coverage every this many generator iterations.")
+                     "Evaluate every this many generator iterations: mode coverage on toy "
+                     "data, classifier metrics on images (see --classifier).")
 flags.DEFINE_integer("eval_samples", 2500,
-                     "Toy data: generated samples per evaluation (2500 in VEEGAN and PacGAN).")
+                     "Generated samples per evaluation (2500 in VEEGAN and PacGAN).")
 # Image data
 flags.DEFINE_enum("architecture", "dcgan", ["dcgan", "dcgan_no_bn", "mlp",
                                             "wgan_gp_mnist", "resnet"],
