@@ -74,8 +74,8 @@ flags.DEFINE_integer("checkpoint_every", 1000,
 # Toy data
 flags.DEFINE_integer("hidden_units", 128,
                      "Toy data: width of the 3 hidden ReLU layers of both MLPs (512 in "
-                     "the authors' toy code; 128 lets the default run finish in well "
-                     "under a minute on 2 cores).")
+                     "the authors' toy code; 128 lets the default run finish in about "
+                     "a minute on 2 cores).")
 flags.DEFINE_integer("eval_every", 100,
                      "Evaluate every this many generator iterations: mode coverage on toy "
                      "data, classifier metrics on images (see --classifier).")
