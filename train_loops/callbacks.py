@@ -14,15 +14,26 @@ import numpy as np
 import tensorflow as tf
 
 
-class StepLogger(keras.callbacks.Callback):
+class IterationCallback(keras.callbacks.Callback):
+    """A callback that knows the generator iteration of each batch, across resumed runs."""
+
+    def __init__(self, start_iteration=0):
+        super().__init__()
+        self.start_iteration = start_iteration
+
+    def iteration(self, batch):
+        return self.start_iteration + batch + 1
+
+
+class StepLogger(IterationCallback):
     """Writes every generator iteration's metrics (what train_step returned) to CSV.
 
     A resumed run appends to the file of the run it continues.
     """
 
     def __init__(self, path, start_iteration=0):
-        super().__init__()
-        self.path, self.start_iteration = path, start_iteration
+        super().__init__(start_iteration)
+        self.path = path
 
     def on_train_begin(self, logs=None):
         resuming = self.start_iteration > 0 and os.path.exists(self.path)
@@ -37,7 +48,7 @@ class StepLogger(keras.callbacks.Callback):
         if self.keys is None:
             self.keys = sorted(logs)
             self.writer.writerow(["iteration", "seconds"] + self.keys)
-        self.writer.writerow([self.start_iteration + batch + 1,
+        self.writer.writerow([self.iteration(batch),
                               f"{time.time() - self.start:.3f}"]
                              + [f"{float(logs[k]):.6g}" for k in self.keys])
         self.file.flush()  # an interrupted run keeps every row
@@ -66,7 +77,7 @@ def truncate_csv(path, last_iteration):
     return header
 
 
-class ToyEvaluation(keras.callbacks.Callback):
+class ToyEvaluation(IterationCallback):
     """Every `every` generator iterations: mode coverage of `samples` generated points.
 
     Coverage follows VEEGAN / PacGAN (see `evaluation.toy.mode_coverage`);
@@ -76,11 +87,10 @@ class ToyEvaluation(keras.callbacks.Callback):
     """
 
     def __init__(self, model, dataset, every, samples, path, start_iteration=0):
-        super().__init__()
+        super().__init__(start_iteration)
         from data.toy import mode_centers, mode_std
 
         self.gan, self.every, self.samples, self.path = model, every, samples, path
-        self.start_iteration = start_iteration
         self.has_modes = dataset != "swissroll"
         if self.has_modes:
             self.centers, self.std = mode_centers(dataset), mode_std(dataset)
@@ -95,9 +105,8 @@ class ToyEvaluation(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         self.last_logs = logs or {}
-        iteration = self.start_iteration + batch + 1
-        if iteration % self.every == 0:
-            self.evaluate(iteration)
+        if self.iteration(batch) % self.every == 0:
+            self.evaluate(self.iteration(batch))
 
     def evaluate(self, iteration):
         """Evaluate now (once per iteration); return the numbers for the summary."""
@@ -124,7 +133,7 @@ class ToyEvaluation(keras.callbacks.Callback):
         return result
 
 
-class SampleGrids(keras.callbacks.Callback):
+class SampleGrids(IterationCallback):
     """Every `every` generator iterations: an 8 x 8 grid of samples from fixed noise.
 
     Written as `<directory>/<iteration>.png` and as a TensorBoard image (when a
@@ -132,16 +141,15 @@ class SampleGrids(keras.callbacks.Callback):
     """
 
     def __init__(self, latent, every, directory, start_iteration=0):
-        super().__init__()
+        super().__init__(start_iteration)
         self.latent, self.every, self.directory = latent, every, directory
-        self.start_iteration = start_iteration
         self.last_logs = {}
         self.start = time.time()
         os.makedirs(directory, exist_ok=True)
 
     def on_train_batch_end(self, batch, logs=None):
         self.last_logs = logs or {}
-        iteration = self.start_iteration + batch + 1
+        iteration = self.iteration(batch)
         if iteration % self.every == 0:
             self.write(self.model, iteration)
             print(progress_line(iteration, time.time() - self.start, self.last_logs),
@@ -158,17 +166,12 @@ class SampleGrids(keras.callbacks.Callback):
         return path
 
 
-class TensorBoardScalars(keras.callbacks.Callback):
+class TensorBoardScalars(IterationCallback):
     """Every metric train_step reports, as a TensorBoard scalar per generator iteration."""
 
-    def __init__(self, start_iteration=0):
-        super().__init__()
-        self.start_iteration = start_iteration
-
     def on_train_batch_end(self, batch, logs=None):
-        step = self.start_iteration + batch + 1
         for name, value in (logs or {}).items():
-            tf.summary.scalar(name, float(value), step=step)
+            tf.summary.scalar(name, float(value), step=self.iteration(batch))
 
 
 def all_finite(variables):
@@ -177,7 +180,7 @@ def all_finite(variables):
                if keras.backend.is_float_dtype(v.dtype))
 
 
-class NonFiniteGuard(keras.callbacks.Callback):
+class NonFiniteGuard(IterationCallback):
     """Stops training at the first non-finite metric, remembering which and when.
 
     A non-finite weight shows up as a non-finite loss at the next iteration at
@@ -186,8 +189,7 @@ class NonFiniteGuard(keras.callbacks.Callback):
     """
 
     def __init__(self, start_iteration=0):
-        super().__init__()
-        self.start_iteration = start_iteration
+        super().__init__(start_iteration)
         self.failure = None
 
     def on_train_batch_end(self, batch, logs=None):
@@ -195,11 +197,11 @@ class NonFiniteGuard(keras.callbacks.Callback):
         if bad and self.failure is None:
             name, value = sorted(bad.items())[0]
             self.failure = (f"non-finite {name} ({value}) at generator iteration "
-                            f"{self.start_iteration + batch + 1}")
+                            f"{self.iteration(batch)}")
             self.model.stop_training = True
 
 
-class Checkpoints(keras.callbacks.Callback):
+class Checkpoints(IterationCallback):
     """Saves `manager`'s checkpoint every `every` generator iterations, if it is sound.
 
     Nothing is saved once `guard` has seen a non-finite metric, nor while any
@@ -207,14 +209,12 @@ class Checkpoints(keras.callbacks.Callback):
     """
 
     def __init__(self, manager, every, guard, start_iteration=0):
-        super().__init__()
+        super().__init__(start_iteration)
         self.manager, self.every, self.guard = manager, every, guard
-        self.start_iteration = start_iteration
 
     def on_train_batch_end(self, batch, logs=None):
-        iteration = self.start_iteration + batch + 1
-        if iteration % self.every == 0:
-            self.save(iteration)
+        if self.iteration(batch) % self.every == 0:
+            self.save(self.iteration(batch))
 
     def save(self, iteration):
         if self.guard.failure is None and all_finite(self.model.variables):
