@@ -97,6 +97,9 @@ flags.DEFINE_enum("jit_compile", "auto", ["auto", "true", "false"],
                   "on 2 cores the toy WGAN-GP step ran at the same speed either way, "
                   "within noise) and off for image data (the DCGAN conv step ran about "
                   "14x slower under XLA).")
+flags.DEFINE_bool("run_eagerly", False,
+                  "Run the train step eagerly, op by op: for debugging, and for runs "
+                  "of a few iterations, where tracing the step costs more than it saves.")
 flags.DEFINE_string("data_dir", None, "tensorflow_datasets data directory "
                     "(default: tfds' own, ~/tensorflow_datasets).")
 flags.DEFINE_string("manual_dir", None,
@@ -216,7 +219,8 @@ def build_model(command, task):
     model.compile(make_optimizer(FLAGS.learning_rate),
                   make_optimizer(FLAGS.critic_learning_rate or FLAGS.learning_rate,
                                  FLAGS.n_critic),
-                  jit_compile=jit_compile)
+                  jit_compile=jit_compile and not FLAGS.run_eagerly,
+                  run_eagerly=FLAGS.run_eagerly)
     return model
 
 

@@ -1,0 +1,283 @@
+"""What every figure script shares: its command line, output files, progress and resumable parts.
+
+A figure module defines
+  FULL      its settings (the paper's, or a documented reduction of them),
+  QUICK     a small diff over FULL that runs in seconds (for the tests),
+  compute(run) -> {name: array}    the numbers the figure plots,
+  plot(data, run) -> matplotlib Figure,
+  claims(data, run) -> {claim: bool}   the paper's claims, checked on those numbers,
+and ends with `if __name__ == "__main__": common.main(__name__)`.
+
+`run_figure` writes <name>.png, <name>.npz (the arrays of `compute`) and
+<name>.json (settings, seed, wall time, claims) into the output folder. Work
+that takes long is split into parts with `FigureRun.cached` (arrays) or
+`FigureRun.train` (a whole training run through `train_loops`): each part is
+kept in <output_dir>/<name>_parts/ as it finishes, so an interrupted figure
+picks up where it stopped when run again with the same settings.
+"""
+
+import argparse
+import hashlib
+import importlib
+import json
+import os
+import sys
+import time
+
+DEFAULT_OUTPUT_DIR = os.path.join("runs", "figures")
+
+
+class UsageError(ValueError):
+    """Bad input on a figure's command line: one line on stderr, exit status 2."""
+
+
+class Progress:
+    """A progress bar on a terminal, a line every 10% otherwise (stderr, so logs stay clean)."""
+
+    def __init__(self, total, description):
+        self.total, self.description = max(int(total), 1), description
+        self.done, self.start, self.tty = 0, time.time(), sys.stderr.isatty()
+        self.last_decile = -1
+
+    def update(self, n=1):
+        self.done = min(self.done + n, self.total)
+        fraction = self.done / self.total
+        elapsed = time.time() - self.start
+        eta = elapsed / fraction - elapsed if fraction else 0.0
+        line = (f"{self.description}: {self.done}/{self.total} "
+                f"[{elapsed:.0f}s elapsed, ~{eta:.0f}s left]")
+        if self.tty:
+            bar = "#" * int(30 * fraction)
+            sys.stderr.write(f"\r{bar:<30} {line}")
+            if self.done == self.total:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
+        elif int(10 * fraction) > self.last_decile:
+            self.last_decile = int(10 * fraction)
+            print(line, file=sys.stderr, flush=True)
+
+
+def fingerprint(value):
+    """A short stable hash of JSON-able settings: parts made with other settings are not reused."""
+    text = json.dumps(value, sort_keys=True, default=str)
+    return hashlib.sha1(text.encode()).hexdigest()[:10]
+
+
+class FigureRun:
+    """One run of one figure: its settings, seed and folder, and what `compute` may ask for."""
+
+    def __init__(self, name, settings, seed, quick, output_dir):
+        self.name, self.settings, self.seed = name, dict(settings), int(seed)
+        self.quick, self.output_dir = quick, output_dir
+        self.parts_dir = os.path.join(output_dir, f"{name}_parts")
+
+    def __getattr__(self, key):  # run.iterations reads settings["iterations"]
+        settings = self.__dict__.get("settings", {})
+        if key in settings:
+            return settings[key]
+        raise AttributeError(key)
+
+    def progress(self, total, description=None):
+        return Progress(total, description or self.name)
+
+    def log(self, message):
+        print(f"{self.name}: {message}", file=sys.stderr, flush=True)
+
+    def cached(self, key, compute_part, **depends_on):
+        """compute_part() -> {name: array}, computed once and kept in the parts folder.
+
+        The part is reused only if the figure's settings, seed and `depends_on`
+        are those it was made with.
+        """
+        import numpy as np
+
+        tag = fingerprint([self.settings, self.seed, depends_on])
+        path = os.path.join(self.parts_dir, f"{key}-{tag}.npz")
+        if os.path.exists(path):
+            with np.load(path) as stored:
+                return {k: stored[k] for k in stored.files}
+        part = {k: np.asarray(v) for k, v in compute_part().items()}
+        os.makedirs(self.parts_dir, exist_ok=True)
+        temporary = path + ".partial.npz"
+        np.savez(temporary, **part)
+        os.replace(temporary, path)  # a part on disk is always a whole one
+        return part
+
+    def train(self, algorithm, key, **flag_values):
+        """Train with `python -m train_loops.<algorithm>` (in this process) into the parts folder.
+
+        Returns the run's folder; its summary.json, metrics.csv, samples/ etc.
+        are the runner's (see train_loops/runner.py). A finished run with the
+        same flags is reused, an interrupted one resumed from its checkpoint.
+        A run that stops on non-finite numbers is a result (its summary.json
+        holds the failure), not an error.
+        """
+        from absl import flags
+
+        from train_loops import runner
+
+        command = importlib.import_module(f"train_loops.{algorithm}").COMMAND
+        flag_values = dict(flag_values, seed=flag_values.get("seed", self.seed))
+        run_dir = os.path.join(self.parts_dir,
+                               f"{key}-{fingerprint([algorithm, flag_values])}")
+        summary_path = os.path.join(run_dir, "summary.json")
+        if os.path.exists(summary_path):
+            with open(summary_path) as f:
+                summary = json.load(f)
+            if "failure" in summary or (summary["iterations"] >= flag_values["iterations"]
+                                        and not summary["interrupted"]):
+                return run_dir
+        resume = os.path.isdir(os.path.join(run_dir, "checkpoints"))
+        argv = [f"--{k}={v}" for k, v in flag_values.items()]
+        argv += [f"--output_dir={run_dir}", "--resume" if resume else "--overwrite"]
+        self.log(f"training {algorithm} {' '.join(argv)}")
+        flags.FLAGS.unparse_flags()
+        try:
+            command.parse([command.program, *argv])
+            runner.train(command)
+        except SystemExit as exit_:
+            # 3: stopped on non-finite numbers, a result; anything else is not.
+            if exit_.code != 3:
+                raise
+        finally:
+            flags.FLAGS.unparse_flags()
+        return run_dir
+
+
+    def classifier(self, dataset):
+        """The classifier behind classifier-FID for `dataset` (mnist or fashion_mnist).
+
+        classifiers/<dataset>.keras, as `python -m train_loops.classifier` makes
+        it, trained here first if missing (about 2.5 minutes on 2 cores). In
+        --quick mode a one-epoch classifier on at most 512 images, kept in the
+        parts folder, stands in: its numbers mean nothing, its plumbing is real.
+        """
+        from evaluation import classifier
+
+        path = os.path.join("classifiers", f"{dataset}.keras")
+        if self.quick:
+            path = os.path.join(self.parts_dir, f"classifier-{dataset}.keras")
+        if os.path.exists(path):
+            return path
+        self.log(f"training the {dataset} classifier for classifier-FID into {path}")
+        limits = dict(epochs=1, train_limit=512, test_limit=512) if self.quick else {}
+        model, accuracy = classifier.train_classifier(dataset, verbose=0, **limits)
+        classifier.save_classifier(model, path, dict(test_accuracy=accuracy, **limits))
+        self.log(f"{dataset} classifier: test accuracy {accuracy:.4f}")
+        return path
+
+
+def read_csv(path):
+    """A CSV file with a header as {column: float array}."""
+    import csv
+
+    import numpy as np
+
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        return {}
+    return {k: np.array([float(r[k]) if r[k] not in ("", None) else np.nan for r in rows])
+            for k in rows[0]}
+
+
+def parse_value(text, default):
+    """`text` as the type of `default` (for --set key=value)."""
+    if isinstance(default, bool):
+        if text.lower() in ("1", "true", "yes"):
+            return True
+        if text.lower() in ("0", "false", "no"):
+            return False
+        raise ValueError(f"expected true or false, got {text!r}")
+    if isinstance(default, (tuple, list)):
+        item = default[0] if default else text
+        return type(default)(parse_value(t, item) for t in text.split(",") if t)
+    if default is None:
+        return text
+    return type(default)(text)
+
+
+def settings_for(module, quick, overrides=()):
+    """FULL or QUICK, with --set key=value overrides applied (unknown keys refused)."""
+    settings = dict(module.QUICK if quick else module.FULL)
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        if not sep or key not in settings:
+            raise UsageError(f"--set {item!r}: expected key=value with key one of "
+                             f"{', '.join(sorted(settings))}")
+        try:
+            settings[key] = parse_value(text, settings[key])
+        except ValueError as error:
+            raise UsageError(f"--set {key}: {error}") from None
+    return settings
+
+
+def figure_name(module):
+    """A figure module's name, also when it runs as __main__."""
+    return os.path.splitext(os.path.basename(module.__file__))[0]
+
+
+def run_figure(module, output_dir=DEFAULT_OUTPUT_DIR, quick=False, seed=0, overrides=(),
+               command=None):
+    """Compute, plot and write one figure; returns its JSON record (with the file paths)."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    name = figure_name(module)
+    settings = settings_for(module, quick, overrides)
+    if seed < 0:
+        raise UsageError(f"--seed must be non-negative, got {seed}")
+    os.makedirs(output_dir, exist_ok=True)
+    run = FigureRun(name, settings, seed, quick, output_dir)
+    start = time.time()
+    data = {k: np.asarray(v) for k, v in module.compute(run).items()}
+    seconds = time.time() - start
+    paths = {kind: os.path.join(output_dir, f"{name}.{kind}") for kind in ("png", "npz", "json")}
+    np.savez(paths["npz"], **data)
+    figure = module.plot(data, run)
+    figure.savefig(paths["png"], dpi=100, bbox_inches="tight")
+    plt.close(figure)
+    claims = {k: bool(v) for k, v in module.claims(data, run).items()}
+    record = dict(figure=name, command=command, quick=quick, seed=seed, settings=settings,
+                  compute_seconds=round(seconds, 1), claims=claims, files=paths)
+    with open(paths["json"], "w") as f:
+        json.dump(record, f, indent=2, default=str)
+        f.write("\n")
+    return record
+
+
+def argument_parser(name, description):
+    parser = argparse.ArgumentParser(prog=f"python -m figures.{name}", description=description,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--output_dir", default=DEFAULT_OUTPUT_DIR,
+                        help="where the PNG, NPZ and JSON go (default: %(default)s)")
+    parser.add_argument("--quick", action="store_true",
+                        help="a setting small enough for a test (seconds, not minutes)")
+    parser.add_argument("--seed", type=int, default=0, help="seeds every random draw")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override one setting (repeatable); the settings are listed "
+                             "in the module's FULL")
+    return parser
+
+
+def fail(program, error):
+    print(f"{program}: error: {error}", file=sys.stderr)
+    sys.exit(2)
+
+
+def main(module_name, argv=None):
+    """The command line of `python -m figures.<name>`."""
+    module = sys.modules[module_name]
+    name = figure_name(module)
+    parser = argument_parser(name, module.__doc__)
+    args = parser.parse_args(argv)
+    command = " ".join([f"python -m figures.{name}"] + list(sys.argv[1:] if argv is None else argv))
+    try:
+        record = run_figure(module, args.output_dir, args.quick, args.seed, args.set, command)
+    except UsageError as error:
+        fail(parser.prog, error)
+    print(json.dumps({k: record[k] for k in ("figure", "compute_seconds", "claims", "files")},
+                     indent=2))
