@@ -70,6 +70,9 @@ class FigureRun:
         self.name, self.settings, self.seed = name, dict(settings), int(seed)
         self.quick, self.output_dir = quick, output_dir
         self.parts_dir = os.path.join(output_dir, f"{name}_parts")
+        # Parts made by this invocation vs found on disk from an earlier one:
+        # the wall time in the JSON record covers only the first kind.
+        self.parts = {"computed": 0, "reused": 0}
 
     def __getattr__(self, key):  # run.iterations reads settings["iterations"]
         settings = self.__dict__.get("settings", {})
@@ -94,8 +97,10 @@ class FigureRun:
         tag = fingerprint([self.settings, self.seed, depends_on])
         path = os.path.join(self.parts_dir, f"{key}-{tag}.npz")
         if os.path.exists(path):
+            self.parts["reused"] += 1
             with np.load(path) as stored:
                 return {k: stored[k] for k in stored.files}
+        self.parts["computed"] += 1
         part = {k: np.asarray(v) for k, v in compute_part().items()}
         os.makedirs(self.parts_dir, exist_ok=True)
         temporary = path + ".partial.npz"
@@ -126,7 +131,9 @@ class FigureRun:
                 summary = json.load(f)
             if "failure" in summary or (summary["iterations"] >= flag_values["iterations"]
                                         and not summary["interrupted"]):
+                self.parts["reused"] += 1
                 return run_dir
+        self.parts["computed"] += 1
         resume = os.path.isdir(os.path.join(run_dir, "checkpoints"))
         argv = [f"--{k}={v}" for k, v in flag_values.items()]
         argv += [f"--output_dir={run_dir}", "--resume" if resume else "--overwrite"]
@@ -242,7 +249,7 @@ def run_figure(module, output_dir=DEFAULT_OUTPUT_DIR, quick=False, seed=0, overr
     plt.close(figure)
     claims = {k: bool(v) for k, v in module.claims(data, run).items()}
     record = dict(figure=name, command=command, quick=quick, seed=seed, settings=settings,
-                  compute_seconds=round(seconds, 1), claims=claims, files=paths)
+                  compute_seconds=round(seconds, 1), parts=run.parts, claims=claims, files=paths)
     with open(paths["json"], "w") as f:
         json.dump(record, f, indent=2, default=str)
         f.write("\n")

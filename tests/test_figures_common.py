@@ -1,0 +1,121 @@
+"""The frame the figure scripts share: settings, outputs, resumable parts, the command line."""
+
+import json
+import os
+import subprocess
+import sys
+import types
+
+import numpy as np
+import tensorflow as tf
+
+from figures import FIGURES, common
+from test_train_loops import ENV, REPO
+
+
+def toy_figure(calls):
+    """A figure module made up here: y = scale * x for n points, each point one cached part."""
+    module = types.ModuleType("figures.made_up")
+    module.__file__ = "/somewhere/made_up.py"
+    module.FULL = dict(n=5, scale=2.0, label="full")
+    module.QUICK = dict(module.FULL, n=3)
+
+    def compute(run):
+        def point(i):
+            calls.append(i)
+            return {"y": np.array(i * run.scale)}
+
+        ys = [run.cached(f"point{i}", lambda i=i: point(i))["y"] for i in range(run.n)]
+        return {"x": np.arange(run.n), "y": np.array(ys)}
+
+    def plot(data, run):
+        import matplotlib.pyplot as plt
+
+        figure, ax = plt.subplots()
+        ax.plot(data["x"], data["y"])
+        return figure
+
+    module.compute, module.plot = compute, plot
+    module.claims = lambda data, run: {"increasing": np.all(np.diff(data["y"]) > 0)}
+    return module
+
+
+class RunFigureTest(tf.test.TestCase):
+
+    def test_writes_png_npz_and_json_record(self):
+        output_dir = self.get_temp_dir()
+        record = common.run_figure(toy_figure([]), output_dir, quick=True, seed=3,
+                                   overrides=["scale=0.5"])
+        self.assertEqual(record["settings"], dict(n=3, scale=0.5, label="full"))
+        with np.load(os.path.join(output_dir, "made_up.npz")) as data:
+            self.assertAllClose(data["y"], [0.0, 0.5, 1.0])
+        with open(os.path.join(output_dir, "made_up.json")) as f:
+            stored = json.load(f)
+        self.assertEqual((stored["seed"], stored["quick"]), (3, True))
+        self.assertEqual(stored["claims"], {"increasing": True})
+        self.assertGreater(os.path.getsize(os.path.join(output_dir, "made_up.png")), 1000)
+
+    def test_parts_are_reused_only_with_the_same_settings(self):
+        output_dir, calls = self.get_temp_dir(), []
+        module = toy_figure(calls)
+        common.run_figure(module, output_dir)
+        self.assertEqual(calls, [0, 1, 2, 3, 4])
+        # An interrupted run keeps its finished parts: drop one, run again.
+        parts = os.path.join(output_dir, "made_up_parts")
+        os.remove(os.path.join(parts, sorted(os.listdir(parts))[-1]))
+        record = common.run_figure(module, output_dir)
+        self.assertEqual(calls, [0, 1, 2, 3, 4, 4])
+        self.assertEqual(record["parts"], {"computed": 1, "reused": 4})
+        common.run_figure(module, output_dir, overrides=["scale=3"])  # other settings
+        self.assertEqual(len(calls), 11)
+        common.run_figure(module, output_dir, seed=1)  # another seed
+        self.assertEqual(len(calls), 16)
+
+    def test_bad_overrides_are_refused(self):
+        module = toy_figure([])
+        for override, message in (("n", "key=value"), ("bogus=1", "one of label, n, scale"),
+                                  ("n=many", "n: invalid literal")):
+            with self.assertRaisesRegex(common.UsageError, message):
+                common.settings_for(module, quick=False, overrides=[override])
+
+    def test_parse_value_follows_the_default_type(self):
+        self.assertIs(common.parse_value("false", True), False)
+        self.assertEqual(common.parse_value("7", 1), 7)
+        self.assertEqual(common.parse_value("0.5,2", (1.0,)), (0.5, 2.0))
+        self.assertEqual(common.parse_value("1,10,25", [1]), [1, 10, 25])
+        with self.assertRaises(ValueError):
+            common.parse_value("maybe", True)
+
+
+def figures_command(*args):
+    return subprocess.run([sys.executable, "-m", "figures", *args], cwd=REPO, env=ENV,
+                          capture_output=True, text=True, timeout=60)
+
+
+class FiguresCommandTest(tf.test.TestCase):
+
+    def test_lists_every_figure_with_its_title(self):
+        result = figures_command()
+        self.assertEqual(result.returncode, 0, result.stderr)
+        lines = result.stdout.splitlines()
+        for (number, name), line in zip(FIGURES, lines):
+            self.assertRegex(line, rf"^\s*{number}\s+{name}\s+Figure {number}: ")
+
+    def test_unknown_figure_and_bad_set_are_one_line_errors(self):
+        for args, message in ((["42"], "unknown figure '42'"),
+                              (["--all", "1"], "not both"),
+                              (["1", "2", "--set", "x=1"], "one figure")):
+            result = figures_command(*args)
+            self.assertEqual(result.returncode, 2)
+            self.assertEqual(len(result.stderr.strip().splitlines()), 1, result.stderr)
+            self.assertIn(message, result.stderr)
+
+    def test_figure_modules_follow_the_protocol(self):
+        import importlib
+
+        for number, name in FIGURES:
+            module = importlib.import_module(f"figures.{name}")
+            self.assertTrue(module.__doc__.startswith(f"Figure {number}: "), name)
+            self.assertEqual(set(module.QUICK), set(module.FULL), name)
+            for function in ("compute", "plot", "claims"):
+                self.assertTrue(callable(getattr(module, function)), (name, function))
