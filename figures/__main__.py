@@ -5,7 +5,6 @@
   python -m figures 4 mode_collapse       the figures named (numbers or names)
 """
 
-import argparse
 import importlib
 import json
 import sys

@@ -86,15 +86,17 @@ class FigureRun:
     def log(self, message):
         print(f"{self.name}: {message}", file=sys.stderr, flush=True)
 
-    def cached(self, key, compute_part, **depends_on):
+    def cached(self, key, compute_part, settings=None, **depends_on):
         """compute_part() -> {name: array}, computed once and kept in the parts folder.
 
-        The part is reused only if the figure's settings, seed and `depends_on`
-        are those it was made with.
+        The part is reused only if the figure's settings (or only those named
+        in `settings`, when the part depends on no others), seed and
+        `depends_on` are those it was made with.
         """
         import numpy as np
 
-        tag = fingerprint([self.settings, self.seed, depends_on])
+        used = self.settings if settings is None else {k: self.settings[k] for k in settings}
+        tag = fingerprint([used, self.seed, depends_on])
         path = os.path.join(self.parts_dir, f"{key}-{tag}.npz")
         if os.path.exists(path):
             self.parts["reused"] += 1
@@ -156,21 +158,23 @@ class FigureRun:
 
         classifiers/<dataset>.keras, as `python -m train_loops.classifier` makes
         it, trained here first if missing (about 2.5 minutes on 2 cores). In
-        --quick mode a one-epoch classifier on at most 512 images, kept in the
-        parts folder, stands in: its numbers mean nothing, its plumbing is real.
+        --quick mode a tiny untrained classifier, kept in the parts folder,
+        stands in: its numbers mean nothing, the plumbing it feeds is real.
         """
         from evaluation import classifier
 
-        path = os.path.join("classifiers", f"{dataset}.keras")
         if self.quick:
             path = os.path.join(self.parts_dir, f"classifier-{dataset}.keras")
-        if os.path.exists(path):
+            if not os.path.exists(path):
+                os.makedirs(self.parts_dir, exist_ok=True)
+                classifier.build_classifier(feature_dim=8, width=4).save(path)
             return path
-        self.log(f"training the {dataset} classifier for classifier-FID into {path}")
-        limits = dict(epochs=1, train_limit=512, test_limit=512) if self.quick else {}
-        model, accuracy = classifier.train_classifier(dataset, verbose=0, **limits)
-        classifier.save_classifier(model, path, dict(test_accuracy=accuracy, **limits))
-        self.log(f"{dataset} classifier: test accuracy {accuracy:.4f}")
+        path = os.path.join("classifiers", f"{dataset}.keras")
+        if not os.path.exists(path):
+            self.log(f"training the {dataset} classifier for classifier-FID into {path}")
+            model, accuracy = classifier.train_classifier(dataset, verbose=0)
+            classifier.save_classifier(model, path, dict(test_accuracy=accuracy))
+            self.log(f"{dataset} classifier: test accuracy {accuracy:.4f}")
         return path
 
 

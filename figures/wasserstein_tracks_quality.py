@@ -1,0 +1,189 @@
+"""Figure 7: The Wasserstein estimate tracks sample quality
+
+Paper: Arjovsky, Chintala & Bottou 2017, "Wasserstein GAN", Figures 3 and 4
+(../shared/reference/papers.md). There, on LSUN bedrooms at 64x64, the critic's
+estimate of the EM distance (-critic loss, median-filtered) falls as the
+samples get better, while the JS estimate of a standard GAN's discriminator
+does not follow sample quality and stays near log 2.
+
+Claim checked here: during WGAN training the -critic loss decreases as sample
+quality improves, measured by classifier-FID (the Frechet distance in the
+feature space of a Fashion-MNIST classifier, `classifiers/fashion_mnist.keras`;
+lower is better): the Spearman rank correlation between the median-filtered
+estimate at the evaluation iterations and FID is above 0.5. The GAN's JS
+estimate tracks FID less well (a lower Spearman correlation than the WGAN's),
+and stays near log 2 (median of the filtered estimate over the second half of
+training at least 0.9 log 2).
+
+Setting.
+  WGAN: `python -m train_loops.wgan --preset=wgan`, Algorithm 1 of the paper
+  with the authors' critic schedule (100 critic updates for the first 25 and
+  every 500th generator iteration, 5 otherwise), RMSProp 5e-5, c = 0.01,
+  batch 64, z 100-d N(0, 1), the DCGAN generator and discriminator (with
+  BatchNorm) as critic.
+  GAN: `python -m train_loops.gan --preset=dcgan`, DCGAN (Radford et al.):
+  the same networks, Adam(2e-4, 0.5), batch 128, z 100-d U[-1, 1], one
+  discriminator step per generator step, non-saturating generator loss. Its
+  JS estimate is (log 4 - discriminator loss) / 2 (Goodfellow et al., Thm. 1).
+  The curves are the per-iteration values of metrics.csv (the last critic
+  update of each generator iteration, as the authors' code logs them),
+  median-filtered with a window of 101 as in the authors' README; FID is
+  computed every `eval_every` generator iterations on `eval_samples`
+  generated images against as many held-out test images.
+
+Smaller than the paper, and why.
+  * Data: Fashion-MNIST 28x28 instead of LSUN bedrooms 64x64 (LSUN is not
+    available offline here); the metric is classifier-FID, not the paper's
+    visual inspection of samples.
+  * Length: 1500 generator iterations for each model instead of the paper's
+    ~100k+, and network width dim = 32 instead of 64, so that both runs fit in
+    about 20-30 minutes on 2 CPU cores shared with other jobs (32 minutes at
+    a load of ~20, beside figure 9). The WGAN with clipping and RMSProp 5e-5
+    learns slowly, so this covers only the early part of the paper's curves.
+  * FID on 500 generated against 500 held-out images (biased upwards
+    against more samples; the trend, not the level, is compared): the
+    runner's evaluation also computes KID over 100 subsets, which dominates
+    its cost on the loaded machine.
+  Paper's scale (model side, on Fashion-MNIST): --set iterations=100000
+  --set dim=64 --set eval_every=1000 --set eval_samples=10000.
+"""
+
+import os
+
+import numpy as np
+
+from figures import common
+
+FULL = dict(
+    dataset="fashion_mnist",
+    dim=32,                 # the DCGAN base width (64 in the runner's default)
+    iterations=1500,        # generator iterations, for both models
+    eval_every=100,         # FID every this many generator iterations
+    eval_samples=500,       # generated (and held-out real) images per FID
+    median_window=101,      # the authors' README
+    wgan_batch_size=64,     # Algorithm 1 of the WGAN paper
+    gan_batch_size=128,     # DCGAN
+    authors_schedule=True,  # the WGAN authors' 100-critic-update schedule
+    n_critic=5,             # WGAN critic updates per generator iteration otherwise
+    run_eagerly=False,
+)
+QUICK = dict(FULL, dim=8, iterations=2, eval_every=2, eval_samples=32, median_window=3,
+             wgan_batch_size=8, gan_batch_size=8, authors_schedule=False, n_critic=1,
+             run_eagerly=True)
+
+LOG2 = float(np.log(2.0))
+TRACKING_THRESHOLD = 0.5   # Spearman rank correlation, estimate vs FID
+NEAR_LOG2 = 0.9            # fraction of log 2
+
+
+def median_filter(values, window):
+    """Running median over `window` iterations (odd, shrunk to the series), edges held."""
+    import scipy.ndimage
+
+    values = np.asarray(values, dtype=np.float64)
+    window = max(1, min(int(window), len(values)))
+    window -= 1 - window % 2  # odd
+    return scipy.ndimage.median_filter(values, size=window, mode="nearest")
+
+
+def spearman(x, y):
+    """Spearman rank correlation of two series (nan if either is constant or too short)."""
+    import scipy.stats
+
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    keep = np.isfinite(x) & np.isfinite(y)
+    if keep.sum() < 3 or np.ptp(x[keep]) == 0 or np.ptp(y[keep]) == 0:
+        return np.nan
+    return float(scipy.stats.spearmanr(x[keep], y[keep])[0])
+
+
+def train_flags(run, batch_size):
+    return dict(dataset=run.dataset, dim=run.dim, iterations=run.iterations,
+                batch_size=batch_size, eval_every=run.eval_every,
+                eval_samples=run.eval_samples, classifier=run.classifier(run.dataset),
+                sample_every=max(2, run.iterations // 4), run_eagerly=run.run_eagerly)
+
+
+def read_run(run_dir, column, window):
+    """(iterations, raw, filtered) of a metrics.csv column, and (eval iterations, FID)."""
+    metrics = common.read_csv(os.path.join(run_dir, "metrics.csv"))
+    images = common.read_csv(os.path.join(run_dir, "image_metrics.csv"))
+    raw = metrics[column]
+    return metrics["iteration"], raw, median_filter(raw, window), images["iteration"], images["fid"]
+
+
+def compute(run):
+    progress = run.progress(2, "training WGAN and GAN")
+    wgan_dir = run.train("wgan", "wgan", preset="wgan", authors_schedule=run.authors_schedule,
+                         n_critic=run.n_critic, **train_flags(run, run.wgan_batch_size))
+    progress.update()
+    gan_dir = run.train("gan", "gan", preset="dcgan", **train_flags(run, run.gan_batch_size))
+    progress.update()
+    data = {}
+    for name, run_dir, column in (("wgan", wgan_dir, "wasserstein"),
+                                  ("gan", gan_dir, "js_estimate")):
+        it, raw, filtered, eval_it, fid = read_run(run_dir, column, run.median_window)
+        at_eval = np.interp(eval_it, it, filtered)
+        data.update({f"{name}_iteration": it, f"{name}_estimate": raw,
+                     f"{name}_filtered": filtered, f"{name}_eval_iteration": eval_it,
+                     f"{name}_fid": fid, f"{name}_estimate_at_eval": at_eval,
+                     f"{name}_spearman": np.array(spearman(at_eval, fid))})
+    half = data["gan_filtered"][len(data["gan_filtered"]) // 2:]
+    data["gan_second_half_median"] = np.array(np.median(half))
+    run.log(f"Spearman(estimate, FID): WGAN {float(data['wgan_spearman']):.3f}, "
+            f"GAN {float(data['gan_spearman']):.3f}; GAN JS median over the second half "
+            f"{float(data['gan_second_half_median']):.3f} (log 2 = {LOG2:.3f})")
+    return data
+
+
+def plot(data, run):
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(2, 2, figsize=(12, 8.5))
+    panels = (("wgan", "WGAN (weight clipping): -critic loss", "-critic loss (W estimate)",
+               "tab:blue"),
+              ("gan", "DCGAN: discriminator's JS estimate", "JS estimate", "tab:orange"))
+    for column, (name, title, label, color) in enumerate(panels):
+        ax = axes[0, column]
+        ax.plot(data[f"{name}_iteration"], data[f"{name}_estimate"], color=color, alpha=0.2,
+                lw=0.6, label=f"{label}, raw")
+        ax.plot(data[f"{name}_iteration"], data[f"{name}_filtered"], color=color, lw=2,
+                label=f"{label}, median filter ({run.median_window})")
+        if name == "gan":
+            ax.axhline(LOG2, color="k", ls="--", lw=1, label="log 2")
+        ax.set_xlabel("generator iterations")
+        ax.set_ylabel(label, color=color)
+        ax.set_title(title)
+        twin = ax.twinx()
+        twin.plot(data[f"{name}_eval_iteration"], data[f"{name}_fid"], "o-", color="tab:red",
+                  ms=3, lw=1.2, label="classifier-FID")
+        twin.set_ylabel("classifier-FID (lower is better)", color="tab:red")
+        lines = ax.get_legend_handles_labels()
+        more = twin.get_legend_handles_labels()
+        ax.legend(lines[0] + more[0], lines[1] + more[1], loc="upper right", fontsize=8)
+
+        ax = axes[1, column]
+        points = ax.scatter(data[f"{name}_estimate_at_eval"], data[f"{name}_fid"],
+                            c=data[f"{name}_eval_iteration"], cmap="viridis", s=25)
+        ax.set_xlabel(f"{label}, median-filtered, at the evaluation")
+        ax.set_ylabel("classifier-FID")
+        ax.set_title(f"Spearman rank correlation {float(data[f'{name}_spearman']):.2f}")
+        figure.colorbar(points, ax=ax, label="generator iteration")
+    figure.suptitle(f"Figure 7: the Wasserstein estimate tracks sample quality "
+                    f"({run.dataset}, DCGAN networks, dim {run.dim}, "
+                    f"{run.iterations} generator iterations)")
+    figure.tight_layout()
+    return figure
+
+
+def claims(data, run):
+    wgan, gan = float(data["wgan_spearman"]), float(data["gan_spearman"])
+    return {
+        "wgan_estimate_tracks_fid_spearman_above_0.5": wgan > TRACKING_THRESHOLD,
+        "gan_js_tracks_fid_less_than_wgan": bool(np.isnan(gan) or gan < wgan),
+        "gan_js_stays_near_log2": float(data["gan_second_half_median"]) >= NEAR_LOG2 * LOG2,
+    }
+
+
+if __name__ == "__main__":
+    common.main(__name__)

@@ -1,0 +1,113 @@
+"""Figures 3 (vanishing_gradients) and 5 (gradient_norms): --quick runs and closed-form checks."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+from figures import gradient_norms, vanishing_gradients
+from figures.common import FigureRun
+from models.networks import toy_mlp
+from figure_testing import run_quick
+
+
+class VanishingGradientsTest(tf.test.TestCase):
+
+    def test_quick(self):
+        with tfds.testing.mock_data(num_examples=32):  # never the real MNIST
+            record, data = run_quick("vanishing_gradients", self.get_temp_dir())
+        settings = vanishing_gradients.QUICK
+        stages = len(settings["stages"])
+        points = settings["discriminator_steps"] // settings["measure_every"] + 1
+        self.assertAllEqual(data["steps"], settings["measure_every"] * np.arange(points))
+        self.assertAllEqual(data["stages"], settings["stages"])
+        for key in ("minimax", "neg_log_d", "wgan", "accuracy"):
+            self.assertEqual(data[key].shape, (stages, points), key)
+            self.assertTrue(np.all(np.isfinite(data[key])), key)
+        for key in ("minimax", "neg_log_d", "wgan"):
+            self.assertTrue(np.all(data[key] > 0), key)
+        self.assertAllInRange(data["accuracy"], 0.0, 1.0)
+        self.assertEqual(data["samples"].shape, (stages, settings["sample_images"], 28, 28, 1))
+        self.assertAllInRange(data["samples"], -1.0, 1.0)  # tanh
+        self.assertLen(record["claims"], 6)
+
+    def test_claims_direction(self):
+        # Synthetic curves with the paper's shapes: the claims hold; flat ones: they do not.
+        steps = np.arange(0, 310, 10)
+        decay = 10.0 ** (-steps / 60.0)  # five orders of magnitude over 300 steps
+        rng = np.random.default_rng(0)
+        growth = 10.0 ** (steps / 300.0 + rng.normal(0, 0.02, steps.size) * steps / 60.0)
+        paper = dict(steps=steps, minimax=np.stack([decay, decay]),
+                     neg_log_d=np.stack([growth, growth]), wgan=np.ones((2, steps.size)))
+        self.assertAllClose(vanishing_gradients.ratios(paper, "minimax"),
+                            [10.0 ** (-(290 - 10) / 60.0)] * 2, rtol=1e-6)
+        run = FigureRun("vanishing_gradients", vanishing_gradients.FULL, 0, False, "")
+        self.assertTrue(all(vanishing_gradients.claims(paper, run).values()))
+        flat = dict(paper, minimax=np.ones((2, steps.size)), neg_log_d=np.stack([decay, decay]),
+                    wgan=np.stack([decay, decay]))
+        self.assertFalse(any(vanishing_gradients.claims(flat, run).values()))
+
+
+class GradientNormsTest(tf.test.TestCase):
+
+    def test_quick(self):
+        record, data = run_quick("gradient_norms", self.get_temp_dir())
+        settings = gradient_norms.QUICK
+        layers, clips = settings["hidden_layers"], settings["clip_values"]
+        self.assertAllEqual(data["layers"], np.arange(1, layers + 1))
+        self.assertEqual(data["norms"].shape, (len(clips) + 1, layers))
+        self.assertTrue(np.all(np.isfinite(data["norms"])))
+        self.assertEqual(data["weight_range"].shape, (len(clips) + 1, 2))
+        for c, (low, high) in zip(clips, data["weight_range"]):
+            # Clipped weights all lie in [-c, c].
+            self.assertGreaterEqual(low, -np.float32(c))
+            self.assertLessEqual(high, np.float32(c))
+        # The fraction at +-c is reported; c = 0.001 is far below the He-uniform
+        # initial weights, so almost all of them sit at the bound.
+        fractions = data["fraction_at_extremes"]
+        self.assertEqual(fractions.shape, (len(clips) + 1,))
+        self.assertAllInRange(fractions, 0.0, 1.0)
+        self.assertGreater(fractions[clips.index(0.001)], 0.5)
+        units = settings["hidden_units"]
+        kernel_entries = 2 * units + (layers - 1) * units * units + units
+        for key in ("clip", "gp"):
+            self.assertEqual(data[f"{key}_histogram"].shape, (settings["histogram_bins"],))
+            self.assertEqual(data[f"{key}_edges"].shape, (settings["histogram_bins"] + 1,))
+            self.assertEqual(data[f"{key}_histogram"].sum(), kernel_entries)
+        self.assertLen(record["claims"], 5)
+
+    def test_activation_gradient_norms_closed_form(self):
+        # Every kernel entry w > 0, zero biases, positive inputs: every ReLU is
+        # linear, df/dh_l = w^(L-l+1) n^(L-l) per unit (n units), and the loss
+        # E[f(fake)] - E[f(real)] over 2 x `batch` samples has, at layer l, the
+        # norm sqrt(2 / batch) * sqrt(n) * w^(L-l+1) n^(L-l): it explodes toward
+        # the input when w * n > 1 and vanishes when w * n < 1.
+        layers, units, batch = 4, 8, 5
+        real = tf.random.uniform([batch, 2], 0.1, 1.0, seed=1)
+        fake = tf.random.uniform([batch, 2], 0.1, 1.0, seed=2)
+        for w in (0.5, 0.05):
+            critic = toy_mlp(2, 1, units, layers)
+            for layer in critic.layers:
+                if hasattr(layer, "kernel"):
+                    layer.kernel.assign(tf.fill(layer.kernel.shape, w))
+            norms = gradient_norms.activation_gradient_norms(critic, real, fake).numpy()
+            depth = layers - np.arange(1, layers + 1)  # layers after layer l
+            expected = np.sqrt(2 / batch) * np.sqrt(units) * w ** (depth + 1) * units ** depth
+            self.assertAllClose(norms, expected, rtol=1e-5)
+        keras.backend.clear_session()
+
+    def test_claims_direction(self):
+        run = FigureRun("gradient_norms", gradient_norms.FULL, 0, False, "")
+        layers = np.arange(1, 13)
+        paper = dict(norms=np.stack([10.0 ** (-0.2 * layers), 10.0 ** (0.3 * layers),
+                                     10.0 ** (0.5 * layers), np.ones(12)]),
+                     fraction_at_extremes=np.array([0.3, 0.9, 0.99, 0.0001]))
+        self.assertTrue(all(gradient_norms.claims(paper, run).values()))
+        opposite = dict(norms=np.stack([10.0 ** (0.3 * layers), np.ones(12),
+                                        10.0 ** (-0.5 * layers), 10.0 ** (0.2 * layers)]),
+                        fraction_at_extremes=np.array([0.3, 0.1, 0.99, 0.2]))
+        self.assertFalse(any(gradient_norms.claims(opposite, run).values()))
+
+
+if __name__ == "__main__":
+    tf.test.main()
