@@ -10,7 +10,7 @@ import keras
 import tensorflow as tf
 
 from data.pipeline import stack_critic_batches
-from models import random
+from models import distribute, random
 from models.random import LATENT_DISTRIBUTIONS
 
 
@@ -26,6 +26,23 @@ class AdversarialModel(keras.Model):
     Randomness (latent codes, interpolation weights) comes from
     `self.seed_generator`, so a seeded model gives the same numbers in eager
     mode, in graph mode and under XLA.
+
+    Mixed precision: networks built under a `mixed_float16` or
+    `mixed_bfloat16` dtype policy compute in 16 bits and keep float32
+    weights. The model casts the critic's scores to float32, so every loss is
+    float32, and `compile` wraps both optimizers in a
+    `keras.optimizers.LossScaleOptimizer` for float16 (see `objective` and
+    `apply_loss`).
+
+    Distribution: built and compiled under `strategy.scope()`, the model
+    trains data-parallel; feed it `distribute_critic_batches` of the strategy.
+    Each replica computes its losses as means over its share of the global
+    batch and scales them by 1 / replicas, because the optimizers *sum* the
+    replicas' gradients: the update is then the gradient of the global-batch
+    mean, as on one device. Random draws are the replica's rows of the global
+    draw (`models.random`), and assignments outside the optimizers (weight
+    clipping, the random state) update every replica's copy
+    (`models.distribute.update`).
     """
 
     metric_names = ("d_loss", "g_loss")
@@ -51,9 +68,21 @@ class AdversarialModel(keras.Model):
                          for name in self.metric_names}
         self.built = True  # both networks arrive built
 
-    def compile(self, generator_optimizer, critic_optimizer, **kwargs):
+    def compile(self, generator_optimizer, critic_optimizer, auto_scale_loss=True,
+                **kwargs):
+        """As `keras.Model.compile`, with one optimizer per network.
+
+        auto_scale_loss: as in Keras, when the networks compute in float16
+        (a `mixed_float16` policy), wrap each optimizer in a
+        `keras.optimizers.LossScaleOptimizer` (dynamic loss scaling).
+        """
         # optimizer=None: the two optimizers below are the only ones.
         super().compile(optimizer=None, **kwargs)
+        if auto_scale_loss and self.critic.dtype_policy.compute_dtype == "float16":
+            generator_optimizer, critic_optimizer = (
+                optimizer if isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
+                else keras.optimizers.LossScaleOptimizer(optimizer)
+                for optimizer in (generator_optimizer, critic_optimizer))
         self.generator_optimizer = generator_optimizer
         self.critic_optimizer = critic_optimizer
         # Build the slots now: optimizers build lazily on first use, and that
@@ -96,8 +125,12 @@ class AdversarialModel(keras.Model):
         return random.latent(shape, self.latent_distribution, self.seed_generator)
 
     def generate(self, n, training=False):
-        """n samples from the generator."""
-        return self.generator(self.sample_latent(n), training=training)
+        """n samples from the generator (float32, whatever the networks compute in)."""
+        return tf.cast(self.generator(self.sample_latent(n), training=training), tf.float32)
+
+    def score(self, x, training=True):
+        """The critic's scores of `x`, in float32 (the networks may compute in 16 bits)."""
+        return tf.cast(self.critic(x, training=training), tf.float32)
 
     def call(self, latent, training=False):
         return self.generator(latent, training=training)
@@ -110,12 +143,26 @@ class AdversarialModel(keras.Model):
         The values reported for the critic are those of the last critic update
         (as the authors' code logs them).
         """
-        # Keras traces train_step without AutoGraph: an explicit while_loop,
-        # so the number of critic updates may vary from one iteration to the next.
-        _, logs = tf.while_loop(
-            lambda i, _: i < tf.shape(real_batches)[0],
-            lambda i, _: (i + 1, self.critic_step(real_batches[i])),
-            (tf.constant(1), self.critic_step(real_batches[0])))
+        critic_updates = real_batches.shape[0]  # None when the schedule varies
+        if critic_updates is not None:
+            # A fixed number of updates is unrolled. Two measured reasons
+            # (benchmarks/): XLA on CPU ran the conv critic inside a while_loop
+            # body about 15x slower than unrolled, and under a distribution
+            # strategy an optimizer step is a synchronisation point
+            # (merge_call), which TF does not allow in a while_loop body.
+            logs = self.critic_step(real_batches[0])
+            for i in range(1, critic_updates):
+                logs = self.critic_step(real_batches[i])
+        elif tf.distribute.has_strategy():
+            raise ValueError("under a distribution strategy the number of critic "
+                             "updates per generator iteration must be fixed")
+        else:
+            # The WGAN authors' schedule varies the count: Keras traces
+            # train_step without AutoGraph, so an explicit while_loop.
+            _, logs = tf.while_loop(
+                lambda i, _: i < tf.shape(real_batches)[0],
+                lambda i, _: (i + 1, self.critic_step(real_batches[i])),
+                (tf.constant(1), self.critic_step(real_batches[0])))
         logs = dict(logs, **self.generator_step(tf.shape(real_batches)[1]))
         for name, value in logs.items():
             self.trackers[name].update_state(value)
@@ -134,12 +181,53 @@ class AdversarialModel(keras.Model):
         latent = self.sample_latent(batch_size)
         with tf.GradientTape() as tape:
             fake = self.generator(latent, training=True)
-            g_loss = self.generator_loss(self.critic(fake, training=True))
-        self.apply_loss(tape, g_loss, self.generator, self.generator_optimizer)
+            g_loss = self.generator_loss(self.score(fake))
+            objective = self.objective(g_loss, self.generator_optimizer)
+        self.apply_loss(tape, objective, self.generator, self.generator_optimizer)
         return {"g_loss": g_loss}
 
     @staticmethod
-    def apply_loss(tape, loss, network, optimizer):
-        """One optimizer step on `network`'s trainable weights, and on nothing else."""
+    def loss_scale(optimizer):
+        """The current float16 loss scale of `optimizer`, or None when it does not scale."""
+        if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+            return optimizer.dynamic_scale if optimizer.built else optimizer.initial_scale
+        return None
+
+    def objective(self, loss, optimizer):
+        """What to differentiate, recorded on the tape: `loss`, scaled for replicas and float16.
+
+        Divided by the number of replicas, because the optimizer sums the
+        replicas' gradients (their mean is the gradient of the global mean);
+        multiplied by the loss scale for float16, which the optimizer divides
+        out of the gradients. With neither, `loss` itself.
+        """
+        count, _ = distribute.replicas()
+        if count > 1:
+            loss = loss * (1.0 / count)
+        if self.loss_scale(optimizer) is not None:
+            loss = optimizer.scale_loss(loss)
+        return loss
+
+    @classmethod
+    def apply_loss(cls, tape, objective, network, optimizer):
+        """One optimizer step on `network`'s trainable weights, and on nothing else.
+
+        `objective` is `self.objective(loss, optimizer)`. With loss scaling, the
+        optimizer skips a step whose gradients are not finite (and halves its
+        scale); the replicas agree on that first, since each sees only its own
+        gradients before they are summed. A skipped step still counts in
+        `optimizer.iterations`, which numbers the real batches and generator
+        iterations consumed (what `--resume` relies on).
+        """
         variables = network.trainable_variables
-        optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        gradients = tape.gradient(objective, variables)
+        if cls.loss_scale(optimizer) is None:
+            optimizer.apply_gradients(zip(gradients, variables))
+            return
+        finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g))
+                                for g in gradients if g is not None])
+        finite = distribute.all_replicas_true(finite)
+        gradients = [None if g is None else tf.where(finite, g, tf.constant(float("nan"), g.dtype))
+                     for g in gradients]
+        optimizer.apply_gradients(zip(gradients, variables))
+        optimizer.iterations.assign_add(1 - tf.cast(finite, optimizer.iterations.dtype))

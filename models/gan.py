@@ -40,7 +40,7 @@ class GAN(AdversarialModel):
     def critic_step(self, real):
         fake = self.generator(self.sample_latent(tf.shape(real)[0]), training=True)
         with tf.GradientTape() as tape:
-            d_loss = losses.gan_discriminator_loss(
-                self.critic(real, training=True), self.critic(fake, training=True))
-        self.apply_loss(tape, d_loss, self.critic, self.critic_optimizer)
+            d_loss = losses.gan_discriminator_loss(self.score(real), self.score(fake))
+            objective = self.objective(d_loss, self.critic_optimizer)
+        self.apply_loss(tape, objective, self.critic, self.critic_optimizer)
         return {"d_loss": d_loss, "js_estimate": losses.js_divergence_estimate(d_loss)}

@@ -19,6 +19,9 @@ import math
 import numbers
 
 import keras
+import tensorflow as tf
+
+from models.networks import score_dtype
 
 # Radford et al. 2016, Section 4: "All weights were initialized from a
 # zero-centered Normal distribution with standard deviation 0.02."
@@ -38,10 +41,17 @@ def _dcgan_init():
 
 
 def batch_norm(name, gamma_initializer="ones"):
-    """BatchNormalization with the authors' epsilon and moving-average momentum."""
+    """BatchNormalization with the authors' epsilon and moving-average momentum.
+
+    Built under a distribution strategy of several replicas, it normalises
+    with the statistics of the global batch (all-reduced across replicas), as
+    one device would, rather than of each replica's share.
+    """
+    synchronized = tf.distribute.get_strategy().num_replicas_in_sync > 1
     return keras.layers.BatchNormalization(
         momentum=BN_MOMENTUM, epsilon=BN_EPSILON,
-        gamma_initializer=gamma_initializer, name=name)
+        gamma_initializer=gamma_initializer, name=name,
+        **({"synchronized": True} if synchronized else {}))
 
 
 def tflib_uniform(he=True, stride=1, in_channels=1, out_channels=1, transposed=False):
@@ -151,7 +161,8 @@ def _strided_conv_critic(image_shape, dim, normalization, name):
                                                 name=f"ln_{i}")(x)
         x = keras.layers.LeakyReLU(LEAKY_RELU_SLOPE, name=f"lrelu_{i}")(x)
     x = keras.layers.Flatten(name="flatten")(x)
-    outputs = keras.layers.Dense(1, kernel_initializer=_dcgan_init(), name="score")(x)
+    outputs = keras.layers.Dense(1, kernel_initializer=_dcgan_init(), name="score",
+                                 dtype=score_dtype())(x)
     return keras.Model(inputs, outputs, name=name)
 
 
@@ -336,5 +347,6 @@ def wgan_gp_mnist_critic(dim=64):
         x = keras.layers.LeakyReLU(LEAKY_RELU_SLOPE, name=f"lrelu_{i}")(x)
         in_channels = out_channels
     x = keras.layers.Flatten(name="flatten")(x)
-    outputs = keras.layers.Dense(1, kernel_initializer="glorot_uniform", name="score")(x)
+    outputs = keras.layers.Dense(1, kernel_initializer="glorot_uniform", name="score",
+                                 dtype=score_dtype())(x)
     return keras.Model(inputs, outputs, name="wgan_gp_mnist_critic")

@@ -59,7 +59,7 @@ def interpolate(real, fake, epsilon):
     return epsilon * real + (1.0 - epsilon) * fake
 
 
-def gradient_penalty(critic, x_hat, one_sided=False):
+def gradient_penalty(critic, x_hat, one_sided=False, scale=None):
     """E[(||grad D(x_hat)||_2 - 1)^2] (Gulrajani et al. 2017, Eq. 3), without lambda.
 
     The norm is taken over every non-batch axis, so the same function serves 2-D
@@ -70,13 +70,28 @@ def gradient_penalty(critic, x_hat, one_sided=False):
     Record this under an outer `tf.GradientTape` to differentiate the penalty
     with respect to the critic's weights (double backpropagation).
 
+    Mixed precision: pass `x_hat` in float32 and, for float16, the loss scale
+    as `scale`. The critic computes in float16, and so does the backward pass
+    that forms the inner gradient; its seed is 1 per sample, not the outer loss
+    scale, so small per-pixel gradients (about 1/sqrt(pixels) when the norm is
+    near 1, and smaller inside the network) could flush to zero. The scores
+    are therefore multiplied by `scale` before differentiating and the
+    gradient divided by it in float32 (as PyTorch's AMP recipe for gradient
+    penalties does). An overflow then gives a non-finite penalty, and the
+    loss-scale optimizer skips the step and halves the scale. The norm and the
+    penalty are computed in float32.
+
     Returns:
       (penalty, norms): the scalar mean penalty and the per-sample norms.
     """
     with tf.GradientTape() as tape:
         tape.watch(x_hat)
         scores = critic(x_hat, training=True)
+        if scale is not None:
+            scores = tf.cast(scores, tf.float32) * tf.cast(scale, tf.float32)
     gradients = tape.gradient(scores, x_hat)
+    if scale is not None:
+        gradients = tf.cast(gradients, tf.float32) / tf.cast(scale, tf.float32)
     norms = tf.sqrt(
         tf.reduce_sum(tf.square(gradients), axis=tf.range(1, tf.rank(gradients)))
         + _NORM_EPSILON)

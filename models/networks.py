@@ -3,7 +3,21 @@
 import keras
 
 
-def toy_mlp(input_dim, output_dim, hidden_units=512, hidden_layers=3, name=None):
+def score_dtype():
+    """The dtype of a critic's final score layer: float32 under a mixed policy, else the policy's.
+
+    Under `mixed_float16` / `mixed_bfloat16` the hidden layers compute in 16
+    bits; the one-unit score layer is cheap, and computing it in float32 (the
+    Keras mixed-precision guide's advice for model outputs) keeps unbounded
+    Wasserstein scores clear of float16's 65504 ceiling. None (the global
+    policy) otherwise, so float32 networks are built exactly as before.
+    """
+    policy = keras.config.dtype_policy()
+    return "float32" if policy.compute_dtype != policy.variable_dtype else None
+
+
+def toy_mlp(input_dim, output_dim, hidden_units=512, hidden_layers=3, name=None,
+            output_dtype=None):
     """The toy generator / critic of the WGAN-GP authors' gan_toy.py (Gulrajani et al. 2017).
 
     `hidden_layers` ReLU layers of `hidden_units` (3 x 512 in the paper's toy
@@ -16,7 +30,7 @@ def toy_mlp(input_dim, output_dim, hidden_units=512, hidden_layers=3, name=None)
     for i in range(hidden_layers):
         x = keras.layers.Dense(hidden_units, activation="relu",
                                kernel_initializer="he_uniform", name=f"relu_{i}")(x)
-    outputs = keras.layers.Dense(output_dim, name="linear")(x)
+    outputs = keras.layers.Dense(output_dim, name="linear", dtype=output_dtype)(x)
     return keras.Model(inputs, outputs, name=name)
 
 
@@ -27,4 +41,4 @@ def toy_generator(latent_dim=2, data_dim=2, **kwargs):
 
 def toy_critic(data_dim=2, **kwargs):
     """Toy MLP critic / discriminator: a 2-d point -> one unbounded score (no sigmoid)."""
-    return toy_mlp(data_dim, 1, name="critic", **kwargs)
+    return toy_mlp(data_dim, 1, name="critic", output_dtype=score_dtype(), **kwargs)

@@ -15,6 +15,7 @@ shortcuts and the generator's output convolution Glorot-uniform (their
 import keras
 
 from models.image_networks import batch_norm, tflib_uniform
+from models.networks import score_dtype
 
 CIFAR_SHAPE = (32, 32, 3)
 _KERNEL_SIZE = 3
@@ -123,5 +124,6 @@ def wgan_gp_resnet_critic(dim=128):
     x = _residual_block(x, dim, None, "block4", batchnorm=False)
     x = keras.layers.ReLU(name="output_relu")(x)
     x = keras.layers.GlobalAveragePooling2D(name="mean_pool")(x)
-    outputs = keras.layers.Dense(1, kernel_initializer="glorot_uniform", name="score")(x)
+    outputs = keras.layers.Dense(1, kernel_initializer="glorot_uniform", name="score",
+                                 dtype=score_dtype())(x)
     return keras.Model(inputs, outputs, name="wgan_gp_resnet_critic")

@@ -2,7 +2,7 @@
 
 import tensorflow as tf
 
-from models import losses
+from models import distribute, losses
 from models.base import AdversarialModel
 
 
@@ -48,18 +48,27 @@ class WGAN(AdversarialModel):
     def critic_step(self, real):
         fake = self.generator(self.sample_latent(tf.shape(real)[0]), training=True)
         with tf.GradientTape() as tape:
-            d_loss = losses.wasserstein_critic_loss(
-                self.critic(real, training=True), self.critic(fake, training=True))
-        self.apply_loss(tape, d_loss, self.critic, self.critic_optimizer)
+            d_loss = losses.wasserstein_critic_loss(self.score(real), self.score(fake))
+            objective = self.objective(d_loss, self.critic_optimizer)
+        self.apply_loss(tape, objective, self.critic, self.critic_optimizer)
         return {"d_loss": d_loss, "wasserstein": -d_loss,
                 "clipped_fraction": self.clip_critic_weights()}
 
     def clip_critic_weights(self):
-        """Clip every trainable critic weight to [-c, c]; return the fraction at the bound."""
+        """Clip every trainable critic weight to [-c, c]; return the fraction at the bound.
+
+        The weights clipped are the float32 ones (under mixed precision the
+        critic computes with 16-bit casts of them). Under a distribution
+        strategy every replica's copy is clipped alike.
+        """
         at_bound, total = 0.0, 0
         for variable in self.critic.trainable_variables:
             clipped = tf.clip_by_value(variable, -self.clip_value, self.clip_value)
-            variable.assign(clipped)
+            if distribute.in_replica_context():
+                distribute.update(variable, lambda v: tf.clip_by_value(
+                    v, -self.clip_value, self.clip_value))
+            else:
+                variable.assign(clipped)
             at_bound += tf.reduce_sum(
                 tf.cast(tf.abs(clipped) >= self.clip_value, tf.float32))
             total += variable.shape.num_elements()

@@ -37,14 +37,18 @@ class WGANGP(AdversarialModel):
 
     def critic_step(self, real):
         fake = self.generator(self.sample_latent(tf.shape(real)[0]), training=True)
+        # In float32 under mixed precision too (the critic casts its inputs).
+        fake = tf.cast(fake, real.dtype)
         x_hat = losses.interpolate(real, fake, self.interpolation_weights(real))
         with tf.GradientTape() as tape:
-            wasserstein = -losses.wasserstein_critic_loss(
-                self.critic(real, training=True), self.critic(fake, training=True))
-            penalty, norms = losses.gradient_penalty(self.critic, x_hat, self.one_sided)
+            wasserstein = -losses.wasserstein_critic_loss(self.score(real), self.score(fake))
+            penalty, norms = losses.gradient_penalty(
+                self.critic, x_hat, self.one_sided,
+                scale=self.loss_scale(self.critic_optimizer))
             penalty = self.penalty_weight * penalty
             d_loss = penalty - wasserstein
-        self.apply_loss(tape, d_loss, self.critic, self.critic_optimizer)
+            objective = self.objective(d_loss, self.critic_optimizer)
+        self.apply_loss(tape, objective, self.critic, self.critic_optimizer)
         return {"d_loss": d_loss, "wasserstein": wasserstein,
                 "gradient_penalty": penalty, "grad_norm": tf.reduce_mean(norms)}
 

@@ -97,6 +97,21 @@ flags.DEFINE_enum("jit_compile", "auto", ["auto", "true", "false"],
                   "on 2 cores the toy WGAN-GP step ran at the same speed either way, "
                   "within noise) and off for image data (the DCGAN conv step ran about "
                   "14x slower under XLA).")
+flags.DEFINE_enum("mixed_precision", "none", ["none", "mixed_float16", "mixed_bfloat16"],
+                  "Keras dtype policy of the networks: compute in 16 bits with float32 "
+                  "weights. Scores, losses and the gradient penalty stay float32; "
+                  "mixed_float16 adds dynamic loss scaling. For GPUs and TPUs: on CPU "
+                  "both run slower than float32.")
+flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker_mirrored",
+                                          "tpu"],
+                  "tf.distribute strategy: default (one device); mirrored (every local "
+                  "GPU, or the CPU; see --cpu_devices); multi_worker_mirrored (several "
+                  "machines, from TF_CONFIG); tpu. --batch_size is the global batch, "
+                  "split evenly across replicas.")
+flags.DEFINE_integer("cpu_devices", None,
+                     "With --strategy=mirrored: split the CPU into this many logical "
+                     "devices and mirror over them, to try distributed training without "
+                     "GPUs. Not faster.")
 flags.DEFINE_bool("run_eagerly", False,
                   "Run the train step eagerly, op by op: for debugging, and for runs "
                   "of a few iterations, where tracing the step costs more than it saves.")
@@ -175,12 +190,24 @@ def check_flags():
     for name in POSITIVE_FLAGS:
         if not FLAGS[name].value > 0:
             raise UsageError(f"--{name} must be positive, got {FLAGS[name].value}")
-    for name in ("critic_learning_rate", "image_size"):
+    for name in ("critic_learning_rate", "image_size", "cpu_devices"):
         if FLAGS[name].value is not None and not FLAGS[name].value > 0:
             raise UsageError(f"--{name} must be positive, got {FLAGS[name].value}")
     for name in ("beta_1", "beta_2"):
         if not 0 <= FLAGS[name].value < 1:
             raise UsageError(f"--{name} must be in [0, 1), got {FLAGS[name].value}")
+    if FLAGS.cpu_devices is not None and FLAGS.strategy != "mirrored":
+        raise UsageError("--cpu_devices is for --strategy=mirrored")
+    if FLAGS.strategy != "default":
+        if FLAGS.jit_compile == "true":
+            raise UsageError(f"--jit_compile=true does not work with --strategy="
+                             f"{FLAGS.strategy} (the replicas synchronise inside the step)")
+        if FLAGS.run_eagerly:
+            raise UsageError(f"--run_eagerly does not work with --strategy={FLAGS.strategy}")
+        if getattr(FLAGS, "authors_schedule", False):
+            raise UsageError(f"--authors_schedule varies the number of critic updates per "
+                             f"iteration, which --strategy={FLAGS.strategy} cannot do "
+                             f"(the replicas synchronise at every update)")
     if FLAGS.seed < 0:
         raise UsageError(f"--seed must be non-negative, got {FLAGS.seed}")
     if (FLAGS.preset == "toy") != (FLAGS.dataset in TOY_DATASETS):
@@ -205,23 +232,83 @@ def make_optimizer(learning_rate, steps_per_iteration=1):
     return keras.optimizers.Adam(learning_rate, beta_1=FLAGS.beta_1, beta_2=FLAGS.beta_2)
 
 
-def build_model(command, task):
-    """The command's model with the task's networks, compiled as the flags say."""
+def make_strategy():
+    """The tf.distribute strategy of --strategy (None for the default); UsageError if unavailable.
+
+    Called before any other TensorFlow work: logical CPU devices and
+    multi-worker collectives must be set up before TF initialises its devices.
+    """
+    import tensorflow as tf
+
+    if FLAGS.cpu_devices:
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration()] * FLAGS.cpu_devices)
+    if FLAGS.strategy == "default":
+        return None
+    if FLAGS.strategy == "mirrored":
+        devices = ([device.name for device in tf.config.list_logical_devices("CPU")]
+                   if FLAGS.cpu_devices else None)
+        return tf.distribute.MirroredStrategy(devices)
+    if FLAGS.strategy == "multi_worker_mirrored":
+        if "TF_CONFIG" not in os.environ:
+            raise UsageError("--strategy=multi_worker_mirrored needs the TF_CONFIG "
+                             "environment variable (the cluster and this worker's index)")
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    try:
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+    except Exception as error:  # noqa: BLE001 -- no TPU fails in many ways
+        first_line = (str(error).splitlines() or [""])[0]
+        raise UsageError(f"--strategy=tpu: no TPU found ({type(error).__name__}: "
+                         f"{first_line})") from None
+    return tf.distribute.TPUStrategy(resolver)
+
+
+def build_model(command, task, strategy=None):
+    """The command's model with the task's networks, compiled as the flags say.
+
+    Networks, model and optimizers are made under `strategy.scope()` (their
+    variables mirrored across replicas) and under the --mixed_precision policy.
+    """
+    import contextlib
+
     import keras
 
+    if strategy is not None and FLAGS.batch_size % strategy.num_replicas_in_sync:
+        raise UsageError(f"--batch_size ({FLAGS.batch_size}) must be a multiple of the "
+                         f"number of replicas ({strategy.num_replicas_in_sync})")
+    # Set either way: an earlier run in this process (a figure's) must not leak its policy.
+    keras.config.set_dtype_policy("float32" if FLAGS.mixed_precision == "none"
+                                  else FLAGS.mixed_precision)
     keras.utils.set_random_seed(FLAGS.seed)  # weight initialisation
-    try:
-        model = command.build_model(*task.networks(command.bn_free_critic))
-    except ValueError as error:  # the builders' and the model's own argument checks
-        raise UsageError(error) from None
-    jit_compile = (FLAGS.jit_compile == "true" if FLAGS.jit_compile != "auto"
-                   else FLAGS.dataset in TOY_DATASETS)
-    model.compile(make_optimizer(FLAGS.learning_rate),
-                  make_optimizer(FLAGS.critic_learning_rate or FLAGS.learning_rate,
-                                 FLAGS.n_critic),
-                  jit_compile=jit_compile and not FLAGS.run_eagerly,
-                  run_eagerly=FLAGS.run_eagerly)
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        try:
+            model = command.build_model(*task.networks(command.bn_free_critic))
+        except ValueError as error:  # the builders' and the model's own argument checks
+            raise UsageError(error) from None
+        jit_compile = (FLAGS.jit_compile == "true" if FLAGS.jit_compile != "auto"
+                       else FLAGS.dataset in TOY_DATASETS and strategy is None)
+        model.compile(make_optimizer(FLAGS.learning_rate),
+                      make_optimizer(FLAGS.critic_learning_rate or FLAGS.learning_rate,
+                                     FLAGS.n_critic),
+                      jit_compile=jit_compile and not FLAGS.run_eagerly,
+                      run_eagerly=FLAGS.run_eagerly)
     return model
+
+
+def is_chief(strategy):
+    """False on the workers of a multi-worker run other than the chief (worker 0)."""
+    if strategy is None:
+        return True
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.cluster_spec().as_dict():
+        return True
+    task_type, task_id = resolver.task_type, resolver.task_id
+    return task_type in (None, "chief") or (
+        task_type == "worker" and task_id == 0
+        and "chief" not in resolver.cluster_spec().as_dict())
 
 
 def train(command):
@@ -233,12 +320,26 @@ def train(command):
     from train_loops import callbacks as cb
     from train_loops.tasks import make_task
 
+    strategy = make_strategy()  # first: it sets up devices and collectives
     if FLAGS.deterministic:
         tf.config.experimental.enable_op_determinism()
     task = make_task(FLAGS, command.algorithm)
-    model = build_model(command, task)
+    model = build_model(command, task, strategy)
     output_dir = FLAGS.output_dir or os.path.join(
         "runs", f"{command.algorithm}-{FLAGS.dataset.replace('/', '_')}")
+    scratch = None
+    if not is_chief(strategy):
+        # Every worker runs every step, callback and checkpoint (they take part
+        # in the collectives); only the chief's files are kept.
+        import tempfile
+
+        scratch = tempfile.mkdtemp(prefix="worker-")
+        if FLAGS.resume:
+            import shutil
+
+            shutil.copytree(os.path.join(output_dir, "checkpoints"),
+                            os.path.join(scratch, "checkpoints"))
+        output_dir = scratch
     check_output_dir(output_dir)
     checkpoint = tf.train.Checkpoint(model=model,
                                      generator_optimizer=model.generator_optimizer,
@@ -249,10 +350,14 @@ def train(command):
     try:
         # Each critic update has consumed one real batch: skip those to continue the stream.
         real = task.real_batches(FLAGS.batch_size, FLAGS.seed).skip(
-            int(model.critic_optimizer.iterations))
+            int(model.critic_optimizer.iterations.numpy()))
     except DatasetUnavailableError as error:
         raise UsageError(error) from None
     data = model.critic_batches(real, start_iteration)
+    if strategy is not None:
+        from models.distribute import distribute_critic_batches
+
+        data = distribute_critic_batches(strategy, data)
 
     if FLAGS.overwrite:
         remove_run(output_dir)
@@ -298,6 +403,10 @@ def train(command):
                    interrupted=interrupted, wall_time_seconds=round(wall_time, 1),
                    iterations_per_second=round(done / wall_time, 2) if done else None,
                    **final)
+    if FLAGS.mixed_precision != "none":
+        summary["mixed_precision"] = FLAGS.mixed_precision
+    if strategy is not None:
+        summary.update(strategy=FLAGS.strategy, replicas=strategy.num_replicas_in_sync)
     if guard.failure is not None:
         summary["failure"] = guard.failure
     with open(os.path.join(output_dir, "summary.json"), "w") as f:
@@ -308,6 +417,11 @@ def train(command):
               f"checkpoint: {manager.latest_checkpoint or 'none'}", file=sys.stderr)
         sys.exit(3)
     model.generator.save(os.path.join(output_dir, "generator.keras"))
+    if scratch is not None:
+        import shutil
+
+        shutil.rmtree(scratch, ignore_errors=True)
+        return
     print(json.dumps(summary, indent=2))
     if interrupted:
         sys.exit(130)
@@ -351,7 +465,7 @@ def restore(checkpoint, manager, model):
         first_line = (str(error).splitlines() or [""])[0]
         raise UsageError(f"--resume: {manager.latest_checkpoint} is unreadable or does not "
                          f"match this model ({type(error).__name__}: {first_line})") from None
-    return int(model.generator_optimizer.iterations)
+    return int(model.generator_optimizer.iterations.numpy())
 
 
 def write_flags(path, entry_module):
