@@ -1,0 +1,670 @@
+"""Generator iterations per second of GAN, WGAN and WGAN-GP, path by path, side by side.
+
+    python -m benchmarks.train_step                       # everything (~15-30 min on 2 cores)
+    python -m benchmarks.train_step --networks=toy128 --models=wgan_gp \\
+        --paths=default,no_xla,reference --iterations=20 --repeats=3   # < 1 min
+
+Networks (`--networks`):
+  toy128, toy512   the toy MLPs (2-D data, 3 hidden ReLU layers of 128 = the
+                   runner's default / 512 = the authors'), batch 256
+  dcgan28          DCGAN networks at 28x28x1 (dim 64, batch 64); WGAN-GP gets
+                   the BatchNorm-free critic, as the runner gives it
+  wgan_gp_mnist    the WGAN-GP authors' MNIST models (dim 64, batch 50);
+                   WGAN-GP only
+n_critic is 5 for WGAN and WGAN-GP and 1 for GAN; WGAN runs without the
+authors' 100-critic-update schedule, so every iteration costs the same.
+
+Paths (`--paths`):
+  default     the project's path: the model built and compiled by
+              `train_loops.runner.build_model` from the command's flags (so
+              XLA on toy data, off on images), `model.fit` on
+              `model.critic_batches(...)` of in-memory data
+  no_xla      the same with --jit_compile=false
+  xla         the same with --jit_compile=true
+  eager       the same with --run_eagerly (fewer iterations: --eager_divisor)
+  reference   a minimal hand-written step under tf.function(jit_compile=True):
+              the same Keras networks, the same math and n_critic, a fresh
+              real batch per critic update sliced from an in-memory tensor,
+              stateless random draws, hand-written Adam / RMSprop on the
+              variables; one call per generator iteration, no Keras fit
+  reference_no_xla  the reference step as a plain tf.function (no XLA): the
+              fair reference for the conv nets, which XLA slows down
+  reference_fused  the same step, `--fused_iterations` iterations per call
+              (a tf.while_loop inside one XLA computation): what is left
+              once per-call dispatch is gone
+  spe         the default path recompiled with steps_per_execution = each of
+              --steps_per_execution (toy networks only)
+
+Each path warms up first (tracing and compilation are excluded), then times
+--repeats consecutive blocks of --iterations generator iterations inside one
+`fit` (a callback takes the time at each batch end, which, as in the runner,
+also brings that step's logs to the host) and reports the median and the
+min / max of the blocks. The model FLOPs of one generator iteration are
+counted by `benchmarks.flops` (see its docstring), and achieved FLOP/s =
+FLOPs x iterations per second. A dense matmul rate (and a conv rate) is
+measured in the same process for comparison.
+
+JSON goes to --output (default runs/benchmarks/train_step.json), a table to
+stdout. --intra_op_threads / --inter_op_threads set TensorFlow's thread pools;
+TF_ENABLE_ONEDNN_OPTS is read from the environment and recorded.
+"""
+
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+import time
+
+NETWORKS = ("toy128", "toy512", "dcgan28", "wgan_gp_mnist")
+MODELS = ("gan", "wgan", "wgan_gp")
+PATHS = ("default", "no_xla", "xla", "eager", "reference", "reference_fused",
+         "reference_no_xla", "spe")
+TOY_NETWORKS = ("toy128", "toy512")
+
+# Per network: generator iterations per timed block and warm-up iterations
+# when --iterations / --warmup are not given.
+DEFAULT_ITERATIONS = {"toy128": 100, "toy512": 30, "dcgan28": 4, "wgan_gp_mnist": 4}
+DEFAULT_WARMUP = {"toy128": 10, "toy512": 5, "dcgan28": 2, "wgan_gp_mnist": 2}
+
+
+# --- building the model as the runner does ---------------------------------------
+
+
+def command_argv(network, model_name, path_flags=()):
+    """The command line that makes `train_loops.<model_name>` build this network."""
+    argv = [f"train_loops.{model_name}"]
+    if network in TOY_NETWORKS:
+        argv += ["--dataset=8gaussians", f"--hidden_units={network[3:]}", "--batch_size=256"]
+    elif network == "dcgan28":
+        preset = {"gan": "dcgan", "wgan": "wgan", "wgan_gp": "wgan_gp"}[model_name]
+        argv += [f"--preset={preset}", "--dataset=mnist", "--architecture=dcgan",
+                 "--dim=64", "--batch_size=64"]
+        if model_name == "wgan":
+            argv += ["--noauthors_schedule"]
+    elif network == "wgan_gp_mnist":
+        if model_name != "wgan_gp":
+            raise ValueError("wgan_gp_mnist is a WGAN-GP network pair")
+        argv += ["--preset=wgan_gp_mnist", "--dim=64", "--batch_size=50"]
+    else:
+        raise ValueError(f"unknown network {network!r}")
+    n_critic = 1 if model_name == "gan" else 5
+    return argv + [f"--n_critic={n_critic}", *path_flags]
+
+
+def build(network, model_name, path_flags=()):
+    """(model, flags) built and compiled by `train_loops.runner.build_model`."""
+    import importlib
+
+    from absl import flags
+
+    from train_loops import runner
+    from train_loops.tasks import make_task
+
+    command = importlib.import_module(f"train_loops.{model_name}").COMMAND
+    flag_values = flags.FLAGS
+    flag_values.unparse_flags()
+    command.parse(command_argv(network, model_name, path_flags))
+    model = runner.build_model(command, make_task(flag_values, model_name))
+    return model, flag_values
+
+
+def in_memory_batches(model, batch_size, num_batches=16, seed=0):
+    """An endless tf.data stream of real batches cycled from a tensor in memory."""
+    import numpy as np
+    import tensorflow as tf
+
+    shape = tuple(model.critic.input_shape[1:])
+    rng = np.random.default_rng(seed)
+    data = rng.uniform(-1.0, 1.0, (num_batches * batch_size,) + shape).astype("float32")
+    return (tf.data.Dataset.from_tensor_slices(data)
+            .batch(batch_size, drop_remainder=True).repeat())
+
+
+# --- timing --------------------------------------------------------------------
+
+
+def summarize(block_seconds, iterations, block_cpu_seconds):
+    """Median and min / max generator iterations per second over the timed blocks.
+
+    Also the process CPU time per iteration (all threads), which a shared,
+    oversubscribed machine inflates far less than wall time.
+    """
+    rates = [iterations / s for s in block_seconds]
+    cpu = [c / iterations * 1e3 for c in block_cpu_seconds]
+    return {"iterations_per_block": iterations, "block_seconds": block_seconds,
+            "iterations_per_second": statistics.median(rates),
+            "min": min(rates), "max": max(rates),
+            "block_cpu_seconds": block_cpu_seconds,
+            "cpu_ms_per_iteration": statistics.median(cpu)}
+
+
+def time_fit(model, batch_size, warmup, iterations, repeats, steps_per_execution=1):
+    """Time `model.fit` on `model.critic_batches` of in-memory data (see the module docstring)."""
+    import keras
+
+    k = steps_per_execution
+    warmup = max(k, -(-warmup // k) * k)  # whole executions
+    iterations = -(-iterations // k) * k
+    stamps = {}
+
+    class Stamp(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            stamps[batch] = (time.perf_counter(), time.process_time())
+
+    data = model.critic_batches(in_memory_batches(model, batch_size))
+    total = warmup + repeats * iterations
+    start = time.perf_counter()
+    model.fit(data, steps_per_epoch=total, epochs=1, verbose=0, callbacks=[Stamp()])
+    wall = time.perf_counter() - start
+    # stamps[s]: the end of the execution whose last step is s (0-based).
+    bounds = [warmup - 1 + r * iterations for r in range(repeats + 1)]
+    blocks = [stamps[bounds[r + 1]][0] - stamps[bounds[r]][0] for r in range(repeats)]
+    cpu = [stamps[bounds[r + 1]][1] - stamps[bounds[r]][1] for r in range(repeats)]
+    result = summarize(blocks, iterations, cpu)
+    result.update(warmup_iterations=warmup, callback_calls=len(stamps),
+                  first_execution_seconds=stamps[min(stamps)][0] - start,
+                  fit_wall_seconds=wall)
+    return result
+
+
+# --- the hand-written reference step -----------------------------------------
+
+
+class Adam:
+    """Keras' Adam, written out: m, v, bias-corrected step, epsilon 1e-7."""
+
+    def __init__(self, variables, learning_rate, beta_1, beta_2, epsilon=1e-7):
+        import tensorflow as tf
+
+        self.variables = variables
+        self.lr, self.b1, self.b2, self.eps = learning_rate, beta_1, beta_2, epsilon
+        self.m = [tf.Variable(tf.zeros_like(v)) for v in variables]
+        self.v = [tf.Variable(tf.zeros_like(v)) for v in variables]
+        self.t = tf.Variable(0.0)
+
+    def apply(self, grads):
+        import tensorflow as tf
+
+        self.t.assign_add(1.0)
+        alpha = self.lr * tf.sqrt(1.0 - self.b2 ** self.t) / (1.0 - self.b1 ** self.t)
+        for var, g, m, v in zip(self.variables, grads, self.m, self.v):
+            m.assign_add((g - m) * (1.0 - self.b1))
+            v.assign_add((tf.square(g) - v) * (1.0 - self.b2))
+            var.assign_sub(alpha * m / (tf.sqrt(v) + self.eps))
+
+
+class RMSprop:
+    """Keras' RMSprop, written out: rho 0.9, no momentum, epsilon 1e-7."""
+
+    def __init__(self, variables, learning_rate, rho=0.9, epsilon=1e-7):
+        import tensorflow as tf
+
+        self.variables = variables
+        self.lr, self.rho, self.eps = learning_rate, rho, epsilon
+        self.v = [tf.Variable(tf.zeros_like(v)) for v in variables]
+
+    def apply(self, grads):
+        import tensorflow as tf
+
+        for var, g, v in zip(self.variables, grads, self.v):
+            v.assign(self.rho * v + (1.0 - self.rho) * tf.square(g))
+            var.assign_sub(self.lr * g / (tf.sqrt(v) + self.eps))
+
+
+def reference_optimizer(keras_optimizer, variables):
+    """The hand-written twin of a Keras Adam or RMSprop (unwrapping loss scaling)."""
+    import keras
+
+    inner = getattr(keras_optimizer, "inner_optimizer", keras_optimizer)
+    cfg = inner.get_config()
+    lr = float(inner.learning_rate.numpy())
+    if isinstance(inner, keras.optimizers.RMSprop):
+        return RMSprop(variables, lr, cfg["rho"], cfg["epsilon"])
+    if isinstance(inner, keras.optimizers.Adam):
+        return Adam(variables, lr, cfg["beta_1"], cfg["beta_2"], cfg["epsilon"])
+    raise ValueError(f"no hand-written twin of {type(inner).__name__}")
+
+
+def reference_step(model, batch_size, num_batches=16, seed=0):
+    """step(iteration) -> (d_loss, g_loss): one generator iteration, hand-written.
+
+    The networks are `model`'s (not trained by it); every number the Keras
+    step computes is computed here the same way, with stateless random draws
+    keyed by (iteration, draw) and real batches sliced from a tensor in memory.
+    """
+    import numpy as np
+    import tensorflow as tf
+
+    from models import WGAN, WGANGP
+
+    generator, critic = model.generator, model.critic
+    n_critic = model.n_critic
+    penalty = isinstance(model, WGANGP)
+    clip = model.clip_value if isinstance(model, WGAN) else None
+    gan = not (penalty or clip)
+    latent_shape = tuple(model.latent_shape)
+    uniform_latent = model.latent_distribution == "uniform"
+    shape = tuple(critic.input_shape[1:])
+    rng = np.random.default_rng(seed)
+    data = tf.constant(rng.uniform(-1.0, 1.0, (num_batches, batch_size) + shape)
+                       .astype("float32"))
+    g_vars, d_vars = generator.trainable_variables, critic.trainable_variables
+    g_opt = reference_optimizer(model.generator_optimizer, g_vars)
+    d_opt = reference_optimizer(model.critic_optimizer, d_vars)
+    lam = getattr(model, "penalty_weight", 0.0)
+
+    def latent(seed):
+        shape = (batch_size,) + latent_shape
+        if uniform_latent:
+            return tf.random.stateless_uniform(shape, seed, -1.0, 1.0)
+        return tf.random.stateless_normal(shape, seed)
+
+    def critic_update(iteration, j):
+        seed = tf.stack([iteration, 2 * j])
+        # gather, not data[i]: XLA wants a slice's start to be a compile-time
+        # constant, and would then recompile the step for every iteration.
+        real = tf.gather(data, (iteration * n_critic + j) % num_batches)
+        fake = generator(latent(seed), training=True)
+        with tf.GradientTape() as tape:
+            real_scores = critic(real, training=True)
+            fake_scores = critic(fake, training=True)
+            if gan:
+                d_loss = (tf.reduce_mean(tf.nn.softplus(-real_scores))
+                          + tf.reduce_mean(tf.nn.softplus(fake_scores)))
+            else:
+                d_loss = tf.reduce_mean(fake_scores) - tf.reduce_mean(real_scores)
+            if penalty:
+                eps = tf.random.stateless_uniform(
+                    (batch_size,) + (1,) * len(shape), seed + tf.constant([0, 1], tf.int64))
+                x_hat = eps * real + (1.0 - eps) * fake
+                with tf.GradientTape() as inner:
+                    inner.watch(x_hat)
+                    hat_scores = critic(x_hat, training=True)
+                grads = inner.gradient(hat_scores, x_hat)
+                norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=list(
+                    range(1, 1 + len(shape)))) + 1e-12)
+                d_loss += lam * tf.reduce_mean(tf.square(norms - 1.0))
+        d_opt.apply(tape.gradient(d_loss, d_vars))
+        if clip:
+            for v in d_vars:
+                v.assign(tf.clip_by_value(v, -clip, clip))
+        return d_loss
+
+    def step(iteration):
+        iteration = tf.cast(iteration, tf.int64)
+        # A loop, as the model's train_step has (unrolling it makes the graph
+        # n_critic times larger and XLA's compile that much longer).
+        def more(j, _):
+            return j < n_critic
+
+        def body(j, _):
+            return j + 1, critic_update(iteration, j)
+
+        _, d_loss = tf.while_loop(
+            more, body,
+            (tf.constant(1, tf.int64), critic_update(iteration, tf.constant(0, tf.int64))))
+        seed = tf.stack([iteration, tf.constant(2 * n_critic, tf.int64)])
+        with tf.GradientTape() as tape:
+            scores = critic(generator(latent(seed), training=True), training=True)
+            g_loss = (tf.reduce_mean(tf.nn.softplus(-scores)) if gan
+                      else -tf.reduce_mean(scores))
+        g_opt.apply(tape.gradient(g_loss, g_vars))
+        return d_loss, g_loss
+
+    return step
+
+
+def time_reference(model, batch_size, warmup, iterations, repeats, fused=1, jit=True):
+    """Time the reference step: one tf.function(jit_compile=jit) call per `fused` iterations."""
+    import tensorflow as tf
+
+    step = reference_step(model, batch_size)
+    if fused == 1:
+        run = tf.function(step, jit_compile=jit, autograph=False)
+    else:
+        def many(i0):
+            def body(i, *_):
+                return (i + 1, *step(i))
+
+            _, d_loss, g_loss = tf.while_loop(
+                lambda i, *_: i < i0 + fused, body, (i0, 0.0, 0.0))
+            return d_loss, g_loss
+        run = tf.function(many, jit_compile=jit, autograph=False)
+    calls = max(1, -(-iterations // fused))
+    iterations = calls * fused
+    counter = 0
+    start = time.perf_counter()
+    for _ in range(max(1, -(-warmup // fused))):
+        float(run(tf.constant(counter, tf.int64))[0])
+        counter += fused
+    first = time.perf_counter() - start
+    blocks, cpu = [], []
+    for _ in range(repeats):
+        t0, c0 = time.perf_counter(), time.process_time()
+        for _ in range(calls):
+            d_loss, _ = run(tf.constant(counter, tf.int64))
+            float(d_loss)  # the host sees each call's loss, as fit's logs do
+            counter += fused
+        blocks.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+    result = summarize(blocks, iterations, cpu)
+    result.update(warmup_seconds=first, iterations_per_call=fused)
+    return result
+
+
+# --- matmul and conv rates ------------------------------------------------------
+
+
+def matmul_rate(m, k, n, jit, chain=None, repeats=5, min_seconds=0.2):
+    """FLOP/s of [m, k] x [k, n] matmuls, a chain of them per tf.function call."""
+    import tensorflow as tf
+
+    chain = chain or min(64, max(1, int(2e9 // (2 * m * k * n))))  # up to ~2 GFLOP per call
+    a = tf.random.normal((m, k))
+    w = tf.random.normal((k, n)) / math.sqrt(k)
+    ws = [tf.random.normal((n, n)) / math.sqrt(n) for _ in range(min(chain, 4))]
+
+    @tf.function(jit_compile=jit)
+    def run(x):
+        x = tf.matmul(x, w)
+        for i in range(chain - 1):
+            x = tf.matmul(x, ws[i % len(ws)])
+        return x
+
+    flops = 2 * m * n * (k + (chain - 1) * n)
+    return _rate(run, a, flops, repeats, min_seconds) | {
+        "shape": [m, k, n], "chain": chain, "jit_compile": jit}
+
+
+def conv_rate(batch, size, c_in, c_out, kernel=5, stride=2, jit=False, repeats=5,
+              min_seconds=0.2):
+    """FLOP/s of a 'same' conv (NHWC), e.g. the DCGAN critic's 14x14x64 -> 7x7x128 layer."""
+    import tensorflow as tf
+
+    x = tf.random.normal((batch, size, size, c_in))
+    w = tf.random.normal((kernel, kernel, c_in, c_out)) * 0.02
+
+    @tf.function(jit_compile=jit)
+    def run(x):
+        return tf.nn.conv2d(x, w, stride, "SAME")
+
+    out = -(-size // stride)
+    flops = 2 * kernel * kernel * c_in * c_out * out * out * batch
+    return _rate(run, x, flops, repeats, min_seconds) | {
+        "shape": [batch, size, size, c_in, c_out, kernel, stride], "jit_compile": jit}
+
+
+def _rate(run, x, flops, repeats, min_seconds):
+    run(x).numpy()  # trace / compile
+    t0 = time.perf_counter()
+    run(x).numpy()
+    once = time.perf_counter() - t0
+    calls = max(1, int(min_seconds / max(once, 1e-6)))
+    rates, cpu_rates = [], []
+    for _ in range(repeats):
+        t0, c0 = time.perf_counter(), time.process_time()
+        for _ in range(calls):
+            y = run(x)
+        y.numpy()
+        rates.append(flops * calls / (time.perf_counter() - t0))
+        cpu_rates.append(flops * calls / max(time.process_time() - c0, 1e-9))
+    # flops_per_cpu_second: per second of process CPU time (all threads), to
+    # set beside the steps' cpu_ms_per_iteration on a shared machine.
+    return {"flops_per_call": flops, "flops_per_second": statistics.median(rates),
+            "min": min(rates), "max": max(rates),
+            "flops_per_cpu_second": statistics.median(cpu_rates)}
+
+
+def reference_rates(networks):
+    """The matmul (and conv) rates the step rates are compared with."""
+    rates = {"matmul_1024": matmul_rate(1024, 1024, 1024, jit=False),
+             "matmul_1024_xla": matmul_rate(1024, 1024, 1024, jit=True)}
+    for network in networks:
+        if network in TOY_NETWORKS:
+            h = int(network[3:])
+            rates[f"matmul_256x{h}x{h}"] = matmul_rate(256, h, h, jit=False)
+            rates[f"matmul_256x{h}x{h}_xla"] = matmul_rate(256, h, h, jit=True)
+    if any(n not in TOY_NETWORKS for n in networks):
+        rates["conv_64x14x14x64_to_128"] = conv_rate(64, 14, 64, 128)
+        rates["conv_64x14x14x64_to_128_xla"] = conv_rate(64, 14, 64, 128, jit=True)
+    return rates
+
+
+# --- the run --------------------------------------------------------------------
+
+PATH_FLAGS = {"default": (), "no_xla": ("--jit_compile=false",),
+              "xla": ("--jit_compile=true",), "eager": ("--run_eagerly",)}
+
+
+def benchmark_case(network, model_name, paths, args):
+    """All requested paths for one (network, model); a dict of results per path."""
+    from benchmarks import flops as flop_count
+
+    iterations = args.iterations or DEFAULT_ITERATIONS[network]
+    warmup = args.warmup if args.warmup is not None else DEFAULT_WARMUP[network]
+    model, f = build(network, model_name)
+    batch_size, n_critic = f.batch_size, f.n_critic
+    count = flop_count.model_iteration_flops(model_name, model.generator, model.critic,
+                                             batch_size, n_critic)
+    case = {"network": network, "model": model_name, "batch_size": batch_size,
+            "n_critic": n_critic, "default_jit_compile": bool(model.jit_compile),
+            "flops": count, "paths": {}}
+    del model
+
+    def record(name, result):
+        result["gflops_per_second"] = (result["iterations_per_second"]
+                                       * count["per_generator_iteration"] / 1e9)
+        result["gflops_per_cpu_second"] = (count["per_generator_iteration"] / 1e6
+                                           / result["cpu_ms_per_iteration"])
+        case["paths"][name] = result
+        print(f"  {network:14s} {model_name:8s} {name:18s} "
+              f"{result['iterations_per_second']:9.2f} it/s "
+              f"[{result['min']:.2f}, {result['max']:.2f}]  "
+              f"{result['gflops_per_second']:7.2f} GFLOP/s  "
+              f"{result['cpu_ms_per_iteration']:8.2f} CPU ms/it", flush=True)
+
+    for path in paths:
+        if path in PATH_FLAGS:
+            n = iterations
+            if path == "eager":
+                n = max(1, iterations // args.eager_divisor)
+            model, _ = build(network, model_name, PATH_FLAGS[path])
+            result = time_fit(model, batch_size, min(warmup, n) if path == "eager" else warmup,
+                              n, args.repeats)
+            result["jit_compile"] = bool(model.jit_compile)
+            result["run_eagerly"] = bool(model.run_eagerly)
+            record(path, result)
+        elif path in ("reference", "reference_fused", "reference_no_xla"):
+            model, _ = build(network, model_name)
+            fused = args.fused_iterations if path == "reference_fused" else 1
+            record(path, time_reference(model, batch_size, warmup, iterations,
+                                        args.repeats, fused=fused,
+                                        jit=path != "reference_no_xla"))
+        elif path == "spe":
+            if network not in TOY_NETWORKS:
+                continue
+            for k in args.steps_per_execution:
+                model, _ = build(network, model_name)
+                recompile_steps_per_execution(model, k)
+                result = time_fit(model, batch_size, warmup, iterations, args.repeats,
+                                  steps_per_execution=k)
+                result.update(steps_per_execution=k, jit_compile=bool(model.jit_compile))
+                record(f"spe{k}", result)
+        del model
+    return case
+
+
+def recompile_steps_per_execution(model, k):
+    """Compile `model` again as the runner does, with steps_per_execution=k."""
+    from absl import flags
+
+    from train_loops.runner import make_optimizer
+
+    f = flags.FLAGS
+    model.compile(make_optimizer(f.learning_rate),
+                  make_optimizer(f.critic_learning_rate or f.learning_rate, f.n_critic),
+                  jit_compile=model.jit_compile, steps_per_execution=k)
+
+
+def steps_per_execution_logging(k=5, iterations=10, model_name="wgan_gp"):
+    """How many per-iteration log rows the runner's StepLogger writes with steps_per_execution=k."""
+    import tempfile
+
+    from train_loops.callbacks import StepLogger
+
+    model, f = build("toy128", model_name)
+    recompile_steps_per_execution(model, k)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "metrics.csv")
+        model.fit(model.critic_batches(in_memory_batches(model, f.batch_size)),
+                  steps_per_epoch=iterations, epochs=1, verbose=0,
+                  callbacks=[StepLogger(path)])
+        with open(path) as fh:
+            rows = fh.read().splitlines()[1:]
+    logged = [int(r.split(",")[0]) for r in rows]
+    return {"steps_per_execution": k, "generator_iterations": iterations,
+            "rows_logged": len(logged), "iterations_logged": logged,
+            "generator_optimizer_iterations": int(model.generator_optimizer.iterations),
+            "compatible": logged == list(range(1, iterations + 1))}
+
+
+def environment(args):
+    import keras
+    import tensorflow as tf
+
+    return {"python": platform.python_version(), "tensorflow": tf.__version__,
+            "keras": keras.__version__, "machine": platform.machine(),
+            "cpu_count": os.cpu_count(),
+            "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+            "TF_ENABLE_ONEDNN_OPTS": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
+            "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
+            "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
+            "command": " ".join(sys.argv)}
+
+
+def table(results):
+    """A readable table of the results: one row per (network, model), one column per path."""
+    cases = results["cases"]
+    paths = []
+    for case in cases:
+        paths += [p for p in case["paths"] if p not in paths]
+    head = f"{'network':14s} {'model':8s} {'MFLOP/it':>9s}" + "".join(f" {p:>20s}" for p in paths)
+
+    def section(title, cell):
+        """A title, the header and one row per case; `cell(result)` is a 21-character string."""
+        lines = [title, "", head]
+        for case in cases:
+            row = (f"{case['network']:14s} {case['model']:8s} "
+                   f"{case['flops']['per_generator_iteration'] / 1e6:9.1f}")
+            lines.append(row + "".join(cell(case["paths"][p]) if p in case["paths"]
+                                       else " " * 21 for p in paths))
+        return lines
+
+    lines = section("generator iterations / second (median of blocks; [min, max])",
+                    lambda r: f" {r['iterations_per_second']:.3g} "
+                              f"[{r['min']:.3g}-{r['max']:.3g}]".rjust(21))
+    lines += [""] + section("achieved GFLOP/s (model FLOPs x median rate)",
+                            lambda r: f" {r['gflops_per_second']:20.2f}")
+    lines += [""] + section("process CPU ms per generator iteration (all threads; "
+                            "median of blocks)", lambda r: f" {r['cpu_ms_per_iteration']:20.2f}")
+    lines += ["", "reference rates (GFLOP/s, median [min, max])"]
+    for name, r in results["rates"].items():
+        lines.append(f"  {name:32s} {r['flops_per_second'] / 1e9:8.1f} "
+                     f"[{r['min'] / 1e9:.1f}, {r['max'] / 1e9:.1f}]  "
+                     f"{r['flops_per_cpu_second'] / 1e9:8.1f} per CPU-second")
+    if results.get("steps_per_execution_logging"):
+        s = results["steps_per_execution_logging"]
+        lines += ["", f"steps_per_execution={s['steps_per_execution']}: "
+                      f"{s['rows_logged']} metric rows for {s['generator_iterations']} "
+                      f"generator iterations (iterations {s['iterations_logged']}); "
+                      f"compatible with per-iteration logs: {s['compatible']}"]
+    return "\n".join(lines)
+
+
+def parse_args(argv):
+    def names(allowed):
+        def parse(text):
+            values = [v for v in text.split(",") if v]
+            bad = [v for v in values if v not in allowed]
+            if bad:
+                raise argparse.ArgumentTypeError(f"unknown {bad}; choose from {allowed}")
+            return values
+        return parse
+
+    p = argparse.ArgumentParser(prog="python -m benchmarks.train_step",
+                                description=__doc__.split("\n")[0])
+    p.add_argument("--models", type=names(MODELS), default=list(MODELS))
+    p.add_argument("--networks", type=names(NETWORKS), default=list(NETWORKS))
+    p.add_argument("--paths", type=names(PATHS), default=list(PATHS))
+    p.add_argument("--iterations", type=int, default=None,
+                   help="generator iterations per timed block (default: per network)")
+    p.add_argument("--repeats", type=int, default=5, help="timed blocks per path")
+    p.add_argument("--warmup", type=int, default=None,
+                   help="untimed iterations first (default: per network)")
+    p.add_argument("--eager_divisor", type=int, default=10,
+                   help="the eager path times iterations // this per block")
+    p.add_argument("--fused_iterations", type=int, default=10,
+                   help="iterations per call of the reference_fused path")
+    p.add_argument("--steps_per_execution", type=lambda t: [int(v) for v in t.split(",")],
+                   default=[5, 25], help="values for the spe path")
+    p.add_argument("--no_rates", action="store_true", help="skip the matmul / conv rates")
+    p.add_argument("--intra_op_threads", type=int, default=None)
+    p.add_argument("--inter_op_threads", type=int, default=None)
+    p.add_argument("--output", default=os.path.join("runs", "benchmarks", "train_step.json"))
+    args = p.parse_args(argv)
+    for name in ("iterations", "repeats", "warmup", "eager_divisor", "fused_iterations"):
+        value = getattr(args, name)
+        if value is not None and value < (0 if name == "warmup" else 1):
+            p.error(f"--{name} must be positive")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    if args.intra_op_threads is not None:
+        tf.config.threading.set_intra_op_parallelism_threads(args.intra_op_threads)
+    if args.inter_op_threads is not None:
+        tf.config.threading.set_inter_op_parallelism_threads(args.inter_op_threads)
+    # The runner's modules define absl flags; make sure every command is loaded.
+    import train_loops.gan  # noqa: F401
+    import train_loops.wgan  # noqa: F401
+    import train_loops.wgan_gp  # noqa: F401
+
+    results = {"environment": environment(args), "settings": {
+        k: v for k, v in vars(args).items() if k != "output"}, "cases": []}
+    directory = os.path.dirname(args.output)
+    if directory:
+        os.makedirs(directory, exist_ok=True)
+
+    def write():
+        with open(args.output, "w") as fh:
+            json.dump(results, fh, indent=2)
+
+    start = time.perf_counter()
+    for network in args.networks:
+        for model_name in args.models:
+            if network == "wgan_gp_mnist" and model_name != "wgan_gp":
+                continue
+            results["cases"].append(benchmark_case(network, model_name, args.paths, args))
+            write()  # a long run stopped early keeps the cases done
+    if "spe" in args.paths and any(n in TOY_NETWORKS for n in args.networks):
+        k = max(args.steps_per_execution + [2])
+        results["steps_per_execution_logging"] = steps_per_execution_logging(
+            k, iterations=2 * k, model_name=args.models[-1])
+    results["rates"] = {} if args.no_rates else reference_rates(args.networks)
+    results["wall_seconds"] = time.perf_counter() - start
+    write()
+    print()
+    print(table(results))
+    print(f"\nwrote {args.output} ({results['wall_seconds']:.0f} s)")
+    return results
+
+
+if __name__ == "__main__":
+    main()

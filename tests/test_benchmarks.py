@@ -1,0 +1,135 @@
+"""The benchmark harness: its FLOP count against hand-computed closed forms, and its JSON.
+
+No timing is asserted: the machines are shared and their speed varies.
+"""
+
+import json
+import os
+import tempfile
+
+import tensorflow as tf
+
+from benchmarks import flops
+
+
+class FlopCountTest(tf.test.TestCase):
+
+    def test_toy_mlp_closed_form(self):
+        from models.networks import toy_critic, toy_generator
+
+        # Width h = 8, batch b = 4. Generator 2 -> 8 -> 8 -> 8 -> 2:
+        # multiply-adds per sample 2*8 + 8*8 + 8*8 + 8*2 = 160, so F_G = 2*160*4.
+        # Critic 2 -> 8 -> 8 -> 8 -> 1: 16 + 64 + 64 + 8 = 152, so F_D = 2*152*4.
+        generator, critic = toy_generator(hidden_units=8), toy_critic(hidden_units=8)
+        self.assertEqual(flops.forward_flops(generator, 4), 1280)
+        self.assertEqual(flops.forward_flops(critic, 4), 1216)
+        # WGAN-GP, n_critic 5: 5 * (F_G + 12 F_D) + 3 F_G + 2 F_D
+        #   = 5 * (1280 + 14592) + 3840 + 2432 = 85632.
+        count = flops.model_iteration_flops("wgan_gp", generator, critic, 4, 5)
+        self.assertEqual(count["per_generator_iteration"], 85632)
+        # WGAN, n_critic 5: 5 * (1280 + 6 * 1216) + 6272 = 49152.
+        self.assertEqual(flops.iteration_flops("wgan", 1280, 1216, 5), 49152)
+        # GAN, k = 1: (1280 + 7296) + 6272 = 14848.
+        self.assertEqual(flops.iteration_flops("gan", 1280, 1216, 1), 14848)
+
+    def test_general_toy_formula(self):
+        # Toy MLPs of width h on batch b: F_G = 2b(2h^2 + 4h), F_D = 2b(2h^2 + 3h).
+        from models.networks import toy_critic, toy_generator
+
+        for h, b in ((16, 3), (128, 256)):
+            self.assertEqual(flops.forward_flops(toy_generator(hidden_units=h), b),
+                             2 * b * (2 * h * h + 4 * h))
+            self.assertEqual(flops.forward_flops(toy_critic(hidden_units=h), b),
+                             2 * b * (2 * h * h + 3 * h))
+
+    def test_convolutions_closed_form(self):
+        from models.image_networks import wgan_gp_mnist_critic, wgan_gp_mnist_generator
+
+        # Critic, dim 2, per sample: 5x5 convs 28 -> 14 (1 -> 2 channels),
+        # 14 -> 7 (2 -> 4), 7 -> 4 (4 -> 8), then dense 4*4*8 -> 1:
+        # 2*25*1*2*14*14 + 2*25*2*4*7*7 + 2*25*4*8*4*4 + 2*128
+        #   = 19600 + 19600 + 25600 + 256 = 65056.
+        self.assertEqual(flops.forward_flops(wgan_gp_mnist_critic(dim=2), 3), 3 * 65056)
+        # Generator, dim 2, latent 128, per sample: dense 128 -> 4*4*8
+        # (2*128*128 = 32768); transposed 5x5 convs count input pixels:
+        # 4x4x8 -> 8x8x4: 2*25*8*4*16 = 25600; crop to 7x7;
+        # 7x7x4 -> 14x14x2: 2*25*4*2*49 = 19600; 14x14x2 -> 28x28x1: 2*25*2*1*196 = 19600.
+        self.assertEqual(flops.forward_flops(wgan_gp_mnist_generator(128, dim=2), 1),
+                         32768 + 25600 + 19600 + 19600)
+
+    def test_unknown_algorithm(self):
+        with self.assertRaises(ValueError):
+            flops.iteration_flops("vae", 1, 1, 1)
+
+
+class HarnessTest(tf.test.TestCase):
+
+    def test_json_structure_with_tiny_repeats(self):
+        from benchmarks import train_step
+
+        with tempfile.TemporaryDirectory() as tmp:
+            output = os.path.join(tmp, "out", "bench.json")
+            train_step.main([
+                "--networks=toy128", "--models=gan",
+                "--paths=default,no_xla,eager,reference,reference_fused,spe",
+                "--iterations=2", "--repeats=2", "--warmup=1", "--eager_divisor=2",
+                "--fused_iterations=2", "--steps_per_execution=2", "--no_rates",
+                f"--output={output}"])
+            with open(output) as f:
+                results = json.load(f)
+        self.assertEqual({"environment", "settings", "cases", "rates", "wall_seconds",
+                          "steps_per_execution_logging"}, set(results))
+        self.assertEqual([(c["network"], c["model"]) for c in results["cases"]],
+                         [("toy128", "gan")])
+        for case in results["cases"]:
+            self.assertEqual(case["batch_size"], 256)
+            self.assertEqual(case["n_critic"], 1)
+            self.assertTrue(case["default_jit_compile"])  # the runner's auto: XLA on toy data
+            self.assertEqual(set(case["paths"]), {"default", "no_xla", "eager", "reference",
+                                                  "reference_fused", "spe2"})
+            f_g, f_d = case["flops"]["generator_forward"], case["flops"]["critic_forward"]
+            self.assertEqual(case["flops"]["per_generator_iteration"],
+                             flops.iteration_flops(case["model"], f_g, f_d, case["n_critic"]))
+            for name, path in case["paths"].items():
+                self.assertLen(path["block_seconds"], 2)
+                self.assertGreater(path["iterations_per_second"], 0)
+                self.assertLessEqual(path["min"], path["iterations_per_second"])
+                self.assertLessEqual(path["iterations_per_second"], path["max"])
+                self.assertGreater(path["cpu_ms_per_iteration"], 0)
+                self.assertAllClose(
+                    path["gflops_per_second"],
+                    path["iterations_per_second"]
+                    * case["flops"]["per_generator_iteration"] / 1e9)
+            self.assertFalse(case["paths"]["no_xla"]["jit_compile"])
+            self.assertTrue(case["paths"]["eager"]["run_eagerly"])
+            self.assertEqual(case["paths"]["eager"]["iterations_per_block"], 1)
+            self.assertEqual(case["paths"]["reference_fused"]["iterations_per_call"], 2)
+            self.assertEqual(case["paths"]["spe2"]["steps_per_execution"], 2)
+        logging = results["steps_per_execution_logging"]
+        self.assertEqual(logging["generator_optimizer_iterations"],
+                         logging["generator_iterations"])
+        # Keras calls callbacks once per execution: the log has one row per k iterations.
+        self.assertFalse(logging["compatible"])
+        self.assertLess(logging["rows_logged"], logging["generator_iterations"])
+
+    def test_reference_step_updates_both_networks(self):
+        # The hand-written WGAN-GP step runs and moves both networks' weights.
+        from benchmarks import train_step
+
+        import train_loops.wgan_gp  # noqa: F401  (defines the command's flags)
+
+        model, f = train_step.build("toy128", "wgan_gp")
+        # Every kernel of both networks (a critic's output bias gets no gradient
+        # from a Wasserstein loss: it cancels between the real and fake means).
+        kernels = [v for v in model.generator.trainable_variables
+                   + model.critic.trainable_variables if "kernel" in v.path]
+        before = [v.numpy().copy() for v in kernels]
+        step = tf.function(train_step.reference_step(model, f.batch_size))
+        d_loss, g_loss = step(tf.constant(0, tf.int64))
+        self.assertTrue(bool(tf.math.is_finite(d_loss)) and bool(tf.math.is_finite(g_loss)))
+        self.assertLen(kernels, 8)
+        self.assertTrue(all((b != v.numpy()).any() for b, v in zip(before, kernels)))
+
+
+if __name__ == "__main__":
+    tf.test.main()
