@@ -21,5 +21,5 @@ setup(
         "tensorboard",  # tf.summary needs it; TensorFlow no longer depends on it
         "pillow",  # sample grids
     ],
-    extras_require={"test": ["pytest>=7"]},
+    extras_require={"test": ["pytest>=7", "pytest-xdist>=3"]},
 )

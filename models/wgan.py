@@ -61,14 +61,13 @@ class WGAN(AdversarialModel):
         critic computes with 16-bit casts of them). Under a distribution
         strategy every replica's copy is clipped alike.
         """
+        def clip(value):
+            return tf.clip_by_value(value, -self.clip_value, self.clip_value)
+
         at_bound, total = 0.0, 0
         for variable in self.critic.trainable_variables:
-            clipped = tf.clip_by_value(variable, -self.clip_value, self.clip_value)
-            if distribute.in_replica_context():
-                distribute.update(variable, lambda v: tf.clip_by_value(
-                    v, -self.clip_value, self.clip_value))
-            else:
-                variable.assign(clipped)
+            clipped = clip(variable)
+            distribute.update(variable, clip)
             at_bound += tf.reduce_sum(
                 tf.cast(tf.abs(clipped) >= self.clip_value, tf.float32))
             total += variable.shape.num_elements()
