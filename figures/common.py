@@ -56,6 +56,18 @@ class Progress:
             self.last_decile = int(10 * fraction)
             print(line, file=sys.stderr, flush=True)
 
+    def callback(self):
+        """A Keras callback that advances this progress once per `fit` step (generator iteration)."""
+        import keras
+
+        progress = self
+
+        class Tick(keras.callbacks.Callback):
+            def on_train_batch_end(self, batch, logs=None):
+                progress.update()
+
+        return Tick()
+
 
 def fingerprint(value):
     """A short stable hash of JSON-able settings: parts made with other settings are not reused."""

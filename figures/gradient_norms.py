@@ -89,16 +89,6 @@ def setting_names(run):
     return [f"clip_{c:g}" for c in run.clip_values] + ["gp"]
 
 
-def _ticker(progress):
-    import keras
-
-    class Tick(keras.callbacks.Callback):
-        def on_train_batch_end(self, batch, logs=None):
-            progress.update()
-
-    return Tick()
-
-
 def _kernels(critic):
     return [layer.kernel for layer in critic.layers if hasattr(layer, "kernel")]
 
@@ -150,7 +140,7 @@ def train_setting(run, name, clip_value=None):
     data = model.critic_batches(toy_batches(run.dataset, run.batch_size, run.seed))
     progress = run.progress(run.iterations, f"{name}: generator iterations")
     model.fit(data, steps_per_epoch=run.iterations, epochs=1, verbose=0,
-              callbacks=[_ticker(progress)])
+              callbacks=[progress.callback()])
 
     def measure(real, fake):
         return activation_gradient_norms(critic, real, fake)

@@ -145,17 +145,6 @@ def _gan_state(model):
             + [model.seed_generator.state])
 
 
-def _ticker(progress):
-    """A keras callback that ticks `progress` once per generator iteration."""
-    import keras
-
-    class Tick(keras.callbacks.Callback):
-        def on_train_batch_end(self, batch, logs=None):
-            progress.update()
-
-    return Tick()
-
-
 GAN_SETTINGS = ("dataset", "batch_size", "dim", "latent_dim", "stages", "learning_rate",
                 "beta_1", "run_eagerly")
 
@@ -180,7 +169,7 @@ def _train_gan_stages(run):
                         variable.assign(value)
             data = model.critic_batches(_real_batches(run, 1000 * run.seed + k))
             model.fit(data, steps_per_epoch=target - start, epochs=1, verbose=0,
-                      callbacks=[_ticker(progress)])
+                      callbacks=[progress.callback()])
             return {f"v{i:04d}": v.numpy() for i, v in enumerate(_gan_state(model))}
 
         # The GAN stages depend on the GAN's settings only: changing the
