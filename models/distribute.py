@@ -13,6 +13,8 @@ the global batch. Three things then need care, and live here:
 - *Splitting the data.* `AdversarialModel.fit` consumes stacks of real
   batches shaped [n_critic, batch, ...]; Keras would split their *first* axis
   across replicas. `distribute_critic_batches` splits the batch axis instead.
+- *Reporting.* `fit_logs` shapes the logs so that Keras can average them
+  over several workers (a Keras bug otherwise stops every multi-worker fit).
 """
 
 import keras
@@ -53,6 +55,31 @@ def update(variable, fn):
         return strategy.extended.update(var, lambda v: v.assign(fn(v)), group=False)
 
     return tf.distribute.get_replica_context().merge_call(merge, args=(variable,))
+
+
+def multi_worker():
+    """True in a replica context of a MultiWorkerMirroredStrategy spanning several workers."""
+    if not in_replica_context():
+        return False
+    strategy = tf.distribute.get_strategy()
+    return (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+            and strategy.extended._in_multi_worker_mode())  # as Keras tells
+
+
+def fit_logs(logs):
+    """`train_step`'s logs in the form Keras' `fit` can reduce across replicas.
+
+    On several workers Keras 3 averages each logged value with
+    `strategy.reduce(MEAN, value, axis=0)` (keras.src.backend.tensorflow.
+    trainer.reduce_per_replica), which fails on a scalar ("Invalid reduction
+    dimension 0 for input with 0 dimensions"; tensorflow/tensorflow#72388), so
+    no multi-worker `fit` could run. There each value goes out as a [1]
+    vector, which that reduction turns into the scalar mean over all replicas,
+    as on one machine. Elsewhere the logs are returned as they are.
+    """
+    if not multi_worker():
+        return logs
+    return {name: tf.reshape(value, [1]) for name, value in logs.items()}
 
 
 def all_replicas_true(condition):
