@@ -68,8 +68,8 @@ def setUpModule():
     _root = tempfile.mkdtemp()
     _pool = concurrent.futures.ThreadPoolExecutor(max_workers=3)
     # Longest first: the interrupted run and the two runs of the round trip.
-    for job in (InterruptTest.work, FlagfileRoundTripTest.work, GanRunTest.work,
-                WganRunTest.work, WganGpRunTest.work):
+    for job in (InterruptTest.work, IterationsPerStepTest.work, FlagfileRoundTripTest.work,
+                GanRunTest.work, WganRunTest.work, WganGpRunTest.work):
         start(job)
     for case in BadInputTest.CASES:
         start(BadInputTest.work, case)
@@ -127,6 +127,17 @@ class BadInputTest(tf.test.TestCase):
         "zero_clip_value": ("wgan", ["--clip_value=0"], "clip_value"),
         "unknown_generator_loss": ("gan", ["--generator_loss=bogus"], "--generator_loss"),
         "beta_1_of_one": ("gan", ["--beta_1=1"], "--beta_1"),
+        # A step must end on every evaluation, checkpoint and the last iteration.
+        "iterations_per_step_not_dividing": (
+            "wgan_gp", ["--iterations=30", "--eval_every=10", "--iterations_per_step=4"],
+            "--iterations (30), --eval_every (10)"),
+        "iterations_per_step_not_a_number": ("gan", ["--iterations_per_step=many"],
+                                             "--iterations_per_step"),
+        "iterations_per_step_with_strategy": (
+            "wgan_gp", ["--strategy=mirrored", "--iterations_per_step=2"],
+            "--strategy=mirrored"),
+        "iterations_per_step_with_authors_schedule": (
+            "wgan", ["--authors_schedule", "--iterations_per_step=2"], "--authors_schedule"),
     }
 
     @classmethod
@@ -146,6 +157,18 @@ class BadInputTest(tf.test.TestCase):
         self.assertIn(mentions, lines[0])
         self.assertEqual(outcome.stdout, "")
         self.assertFalse(os.path.exists(output_dir), msg=f"{output_dir} was created")
+
+    def test_iterations_per_step_not_dividing(self):
+        self.check("iterations_per_step_not_dividing")
+
+    def test_iterations_per_step_not_a_number(self):
+        self.check("iterations_per_step_not_a_number")
+
+    def test_iterations_per_step_with_strategy(self):
+        self.check("iterations_per_step_with_strategy")
+
+    def test_iterations_per_step_with_authors_schedule(self):
+        self.check("iterations_per_step_with_authors_schedule")
 
     def test_unknown_dataset(self):
         self.check("unknown_dataset")
@@ -303,6 +326,84 @@ class WganGpRunTest(_ShortRun, tf.test.TestCase):
         np.testing.assert_array_less(np.abs(d_loss - (penalty - wasserstein)), tolerance + 1e-12)
         self.assertAllGreaterEqual(penalty, 0.0)
         self.assertAllGreaterEqual(values["grad_norm"], 0.0)
+
+
+class IterationsPerStepTest(tf.test.TestCase):
+    """Several generator iterations per train step change nothing but the speed.
+
+    The same deterministic WGAN-GP run three ways: one iteration per step; the
+    default (auto: 10 per step on toy data); and 7 iterations at one per step,
+    then resumed to 20 with auto, which must fall back to a step size that
+    divides 7 (a step must end where the run resumes).
+    """
+
+    ARGS = SHORT + ["--deterministic", "--n_critic=2"]
+
+    @classmethod
+    def work(cls, directory):
+        dirs = {name: os.path.join(directory, name) for name in ("one", "auto", "resumed")}
+        outcomes = {
+            "one": run("wgan_gp", *cls.ARGS, "--iterations_per_step=1",
+                       f"--output_dir={dirs['one']}"),
+            "auto": run("wgan_gp", *cls.ARGS, f"--output_dir={dirs['auto']}"),
+            # No evaluation at 7: it would draw latents from the model's random
+            # stream before the final checkpoint, which the unbroken runs do not.
+            "first_7": run("wgan_gp", *cls.ARGS, "--iterations=7",
+                           "--iterations_per_step=1", f"--output_dir={dirs['resumed']}"),
+            # An explicit value that does not divide 7 is refused in one line.
+            "refused": run("wgan_gp", *cls.ARGS, "--iterations_per_step=10", "--resume",
+                           f"--output_dir={dirs['resumed']}"),
+        }
+        outcomes["resumed"] = run("wgan_gp", *cls.ARGS, "--resume",
+                                  f"--output_dir={dirs['resumed']}")
+        return dirs, outcomes
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.dirs, cls.outcomes = result(cls.work)
+
+    def test_runs_exit_0_and_the_bad_resume_is_refused(self):
+        for name in ("one", "auto", "first_7", "resumed"):
+            self.assertEqual(self.outcomes[name].returncode, 0,
+                             msg=f"{name}: {self.outcomes[name].stderr}")
+        refused = self.outcomes["refused"]
+        self.assertEqual(refused.returncode, 2, msg=refused.stderr)
+        self.assertIn("must divide the iteration the run resumes from (7)",
+                      program_lines(refused.stderr)[-1])
+
+    def test_every_iteration_is_logged_with_the_same_numbers(self):
+        header, one = read_csv(os.path.join(self.dirs["one"], "metrics.csv"))
+        self.assertEqual([int(row[0]) for row in one], list(range(1, 21)))
+        for name in ("auto", "resumed"):
+            other_header, other = read_csv(os.path.join(self.dirs[name], "metrics.csv"))
+            self.assertEqual(other_header, header)
+            self.assertEqual([int(row[0]) for row in other], list(range(1, 21)), msg=name)
+            for metric in header[2:]:
+                # XLA may fuse a loop body differently from a lone step:
+                # float32 rounding, written with 6 significant digits.
+                self.assertAllClose(column(header, one, metric),
+                                    column(header, other, metric),
+                                    rtol=1e-4, atol=1e-6, msg=f"{name} {metric}")
+
+    def test_evaluations_and_checkpoints_fall_on_the_same_iterations(self):
+        header, one = read_csv(os.path.join(self.dirs["one"], "evaluation.csv"))
+        _, auto = read_csv(os.path.join(self.dirs["auto"], "evaluation.csv"))
+        self.assertEqual([row[0] for row in auto], ["10", "20"])
+        for metric in ("modes_captured", "high_quality_percent"):
+            self.assertAllClose(column(header, one, metric), column(header, auto, metric),
+                                atol=0.05)
+        for name in ("one", "auto", "resumed"):
+            self.assertEqual(read_json(os.path.join(self.dirs[name],
+                                                    "summary.json"))["iterations"], 20)
+        final = {name: tf.train.load_checkpoint(os.path.join(self.dirs[name], "checkpoints"))
+                 for name in self.dirs}
+        for variable in final["one"].get_variable_to_shape_map():
+            if variable.startswith("model/"):
+                for name in ("auto", "resumed"):
+                    self.assertAllClose(final["one"].get_tensor(variable),
+                                        final[name].get_tensor(variable),
+                                        rtol=1e-4, atol=1e-6, msg=f"{name} {variable}")
 
 
 class FlagfileRoundTripTest(tf.test.TestCase):

@@ -221,6 +221,49 @@ class Checkpoints(IterationCallback):
             self.manager.save(checkpoint_number=iteration)
 
 
+class PerIteration(keras.callbacks.Callback):
+    """Shows `callbacks` one generator iteration at a time when each step runs k of them.
+
+    With `iterations_per_step` k > 1 (see `AdversarialModel.compile`), `fit`
+    calls back once per k generator iterations, with every metric a [k]
+    vector. This passes each iteration on as its own batch (number
+    step * k + i) with scalar metrics, so the callbacks above keep writing
+    one row per iteration and numbering iterations as before. The weights
+    they see are those after the step's last iteration: the runner therefore
+    makes every evaluation, sample and checkpoint interval a multiple of k, so
+    that each falls on a step's last iteration.
+    """
+
+    def __init__(self, callbacks, iterations_per_step):
+        super().__init__()
+        self.callbacks, self.k = list(callbacks), int(iterations_per_step)
+
+    def set_model(self, model):
+        super().set_model(model)
+        for callback in self.callbacks:
+            callback.set_model(model)
+
+    def set_params(self, params):
+        super().set_params(params)
+        for callback in self.callbacks:
+            callback.set_params(params)
+
+    def on_train_begin(self, logs=None):
+        for callback in self.callbacks:
+            callback.on_train_begin(logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        values = {name: np.asarray(value) for name, value in (logs or {}).items()}
+        for i in range(self.k):
+            row = {name: value[i] for name, value in values.items()}
+            for callback in self.callbacks:
+                callback.on_train_batch_end(batch * self.k + i, row)
+
+    def on_train_end(self, logs=None):
+        for callback in self.callbacks:
+            callback.on_train_end(logs)
+
+
 class StopOnInterrupt(keras.callbacks.Callback):
     """Ctrl-C (SIGINT) or SIGTERM during `fit` stops training after the current iteration.
 

@@ -16,11 +16,13 @@ and, for toy data, evaluation.csv (mode coverage every --eval_every
 iterations) and samples.png (samples over the critic's value surface); for
 image data, samples/<iteration>.png, fixed-noise grids every --sample_every.
 
-Ctrl-C stops training after the current iteration and still writes all of it;
+Ctrl-C stops training after the current step (--iterations_per_step iterations)
+and still writes all of it;
 --resume continues from the latest checkpoint.
 """
 
 import json
+import math
 import os
 import sys
 import time
@@ -131,6 +133,15 @@ flags.DEFINE_integer("sample_every", 500,
                      "Image data: write a fixed-noise sample grid every this many "
                      "generator iterations.")
 
+flags.DEFINE_string("iterations_per_step", "auto",
+                    "Generator iterations per compiled train step (one loop in one "
+                    "call; every iteration is still logged and the numbers are the "
+                    "same). It must divide --iterations, --checkpoint_every, "
+                    "--eval_every and --sample_every. auto: the largest such value up "
+                    "to %d on toy data on one device, where the per-call cost of fit "
+                    "is a large part of a step (benchmarks/train_step), and 1 on "
+                    "images, whose steps are long." % 10)
+
 POSITIVE_FLAGS = ("iterations", "batch_size", "n_critic", "learning_rate", "latent_dim",
                   "checkpoint_every", "hidden_units", "eval_every", "eval_samples", "dim",
                   "sample_every")
@@ -209,12 +220,44 @@ def check_flags():
             raise UsageError(f"--authors_schedule varies the number of critic updates per "
                              f"iteration, which --strategy={FLAGS.strategy} cannot do "
                              f"(the replicas synchronise at every update)")
+    if FLAGS.iterations_per_step != "auto":
+        if not FLAGS.iterations_per_step.isdigit() or int(FLAGS.iterations_per_step) < 1:
+            raise UsageError(f"--iterations_per_step must be auto or a positive integer, "
+                             f"got {FLAGS.iterations_per_step!r}")
+        k = int(FLAGS.iterations_per_step)
+        uneven = [name for name in ITERATION_INTERVALS if FLAGS[name].value % k]
+        if uneven:
+            raise UsageError(f"--iterations_per_step={k} must divide "
+                             + ", ".join(f"--{n} ({FLAGS[n].value})" for n in uneven))
+        if k > 1 and FLAGS.strategy != "default":
+            raise UsageError(f"--iterations_per_step={k} does not work with "
+                             f"--strategy={FLAGS.strategy}")
+        if k > 1 and getattr(FLAGS, "authors_schedule", False):
+            raise UsageError(f"--iterations_per_step={k} needs a fixed number of critic "
+                             f"updates per iteration, which --authors_schedule varies")
     if FLAGS.seed < 0:
         raise UsageError(f"--seed must be non-negative, got {FLAGS.seed}")
     if (FLAGS.preset == "toy") != (FLAGS.dataset in TOY_DATASETS):
         kind = "toy" if FLAGS.preset == "toy" else "image"
         raise UsageError(f"--preset={FLAGS.preset} is for {kind} data; --dataset is "
                          f"{FLAGS.dataset}")
+
+
+# What callbacks act on every so many iterations (and the run's length): a step
+# of k iterations must end on each of them.
+ITERATION_INTERVALS = ("iterations", "checkpoint_every", "eval_every", "sample_every")
+AUTO_ITERATIONS_PER_STEP = 10
+
+
+def iterations_per_step(strategy=None):
+    """--iterations_per_step, with auto resolved (see the flag's help)."""
+    if FLAGS.iterations_per_step != "auto":
+        return int(FLAGS.iterations_per_step)
+    if (FLAGS.dataset not in TOY_DATASETS or strategy is not None or FLAGS.run_eagerly
+            or getattr(FLAGS, "authors_schedule", False)):
+        return 1
+    return max(k for k in range(1, AUTO_ITERATIONS_PER_STEP + 1)
+               if all(FLAGS[name].value % k == 0 for name in ITERATION_INTERVALS))
 
 
 def make_optimizer(learning_rate, steps_per_iteration=1):
@@ -295,7 +338,8 @@ def build_model(command, task, strategy=None):
                       make_optimizer(FLAGS.critic_learning_rate or FLAGS.learning_rate,
                                      FLAGS.n_critic),
                       jit_compile=jit_compile and not FLAGS.run_eagerly,
-                      run_eagerly=FLAGS.run_eagerly)
+                      run_eagerly=FLAGS.run_eagerly,
+                      iterations_per_step=iterations_per_step(strategy))
     return model
 
 
@@ -348,6 +392,12 @@ def train(command):
     manager = tf.train.CheckpointManager(checkpoint, os.path.join(output_dir, "checkpoints"),
                                          max_to_keep=2)
     start_iteration = restore(checkpoint, manager, model) if FLAGS.resume else 0
+    if start_iteration % model.iterations_per_step:
+        # Resuming a run saved at an iteration between two steps' ends.
+        if FLAGS.iterations_per_step != "auto":
+            raise UsageError(f"--iterations_per_step={FLAGS.iterations_per_step} must divide "
+                             f"the iteration the run resumes from ({start_iteration})")
+        model.iterations_per_step = math.gcd(model.iterations_per_step, start_iteration)
     try:
         # Each critic update has consumed one real batch: skip those to continue the stream.
         real = task.real_batches(FLAGS.batch_size, FLAGS.seed).skip(
@@ -377,12 +427,14 @@ def train(command):
                  cb.TensorBoardScalars(start_iteration),
                  *task.callbacks(model, output_dir, start_iteration, writer),
                  checkpoints, stop]
+    if model.iterations_per_step > 1:
+        callbacks = [cb.PerIteration(callbacks, model.iterations_per_step)]
     start = time.time()
     interrupted = False
     with writer.as_default():
         try:
             if remaining > 0:
-                model.fit(data, steps_per_epoch=remaining, epochs=1,
+                model.fit(data, steps_per_epoch=remaining // model.iterations_per_step, epochs=1,
                           verbose=1 if sys.stdout.isatty() else 0, callbacks=callbacks)
         except KeyboardInterrupt:  # before training began, or a second Ctrl-C
             interrupted = True
