@@ -202,10 +202,10 @@ def time_pieces(pieces, rounds, min_seconds):
 
 
 def time_fit_piece(model, batch_size, iterations, rounds):
-    from benchmarks.train_step import time_fit
+    from benchmarks.train_step import FitTimer, run_interleaved
 
-    r = time_fit(model, batch_size, warmup=max(2, iterations // 5), iterations=iterations,
-                 repeats=rounds)
+    timer = FitTimer(model, batch_size, warmup=max(2, iterations // 5), iterations=iterations)
+    r = run_interleaved({"fit": timer}, rounds)["fit"]
     return {"wall_ms": 1e3 / r["iterations_per_second"],
             "wall_ms_min": 1e3 / r["max"], "cpu_ms": r["cpu_ms_per_iteration"]}
 

@@ -32,14 +32,23 @@ Paths (`--paths`):
   reference_fused  the same step, `--fused_iterations` iterations per call
               (a tf.while_loop inside one XLA computation): what is left
               once per-call dispatch is gone
+  ips         the default path with --iterations_per_step= each of
+              --iterations_per_step (toy networks only): k generator
+              iterations per train step, every iteration's metrics kept
   spe         the default path recompiled with steps_per_execution = each of
               --steps_per_execution (toy networks only)
+  torch       wgan_gp_mnist only: the same step written plainly in PyTorch,
+              eager (`benchmarks.torch_step`; needs `pip install torch==2.13.0`),
+              after checking that with the Keras weights copied in it computes
+              the same losses and gradients (the check goes to the JSON)
 
-Each path warms up first (tracing and compilation are excluded), then times
---repeats consecutive blocks of --iterations generator iterations inside one
-`fit` (a callback takes the time at each batch end, which, as in the runner,
-also brings that step's logs to the host) and reports the median and the
-min / max of the blocks. The model FLOPs of one generator iteration are
+Each path warms up first (tracing and compilation are excluded). Then
+--repeats rounds each time one block of --iterations generator iterations of
+every path in turn (round-robin, so that a machine whose speed drifts slows
+all paths alike and the ratios stay fair), and the median and min / max of
+each path's blocks are reported. A fit path's block is one `fit` call, timed
+from its first to its last batch end (a callback takes the time at each
+batch end, which, as in the runner, also brings that step's logs to the host). The model FLOPs of one generator iteration are
 counted by `benchmarks.flops` (see its docstring), and achieved FLOP/s =
 FLOPs x iterations per second. A dense matmul rate (and a conv rate) is
 measured in the same process for comparison.
@@ -50,6 +59,7 @@ TF_ENABLE_ONEDNN_OPTS is read from the environment and recorded.
 """
 
 import argparse
+import importlib.util
 import json
 import math
 import os
@@ -61,7 +71,7 @@ import time
 NETWORKS = ("toy128", "toy512", "dcgan28", "wgan_gp_mnist")
 MODELS = ("gan", "wgan", "wgan_gp")
 PATHS = ("default", "no_xla", "xla", "eager", "reference", "reference_fused",
-         "reference_no_xla", "spe")
+         "reference_no_xla", "ips", "spe", "torch")
 TOY_NETWORKS = ("toy128", "toy512")
 
 # Per network: generator iterations per timed block and warm-up iterations
@@ -141,33 +151,54 @@ def summarize(block_seconds, iterations, block_cpu_seconds):
             "cpu_ms_per_iteration": statistics.median(cpu)}
 
 
-def time_fit(model, batch_size, warmup, iterations, repeats, steps_per_execution=1):
-    """Time `model.fit` on `model.critic_batches` of in-memory data (see the module docstring)."""
-    import keras
+class FitTimer:
+    """Times `model.fit` on `model.critic_batches` of in-memory data, one block per `block()`.
 
-    k = steps_per_execution
-    warmup = max(k, -(-warmup // k) * k)  # whole executions
-    iterations = -(-iterations // k) * k
-    stamps = {}
+    Each block is one `fit` of one untimed execution and then `iterations`
+    timed generator iterations, measured between the first and the last batch
+    end (a callback takes the time there, which, as in the runner, also
+    brings that step's logs to the host), so fit's own start-up is excluded.
+    The first `fit` (tracing, compilation) is the warm-up. An execution is
+    `steps_per_execution` steps of `model.iterations_per_step` iterations.
+    """
 
-    class Stamp(keras.callbacks.Callback):
-        def on_train_batch_end(self, batch, logs=None):
-            stamps[batch] = (time.perf_counter(), time.process_time())
+    def __init__(self, model, batch_size, warmup, iterations, steps_per_execution=1):
+        import keras
 
-    data = model.critic_batches(in_memory_batches(model, batch_size))
-    total = warmup + repeats * iterations
-    start = time.perf_counter()
-    model.fit(data, steps_per_epoch=total, epochs=1, verbose=0, callbacks=[Stamp()])
-    wall = time.perf_counter() - start
-    # stamps[s]: the end of the execution whose last step is s (0-based).
-    bounds = [warmup - 1 + r * iterations for r in range(repeats + 1)]
-    blocks = [stamps[bounds[r + 1]][0] - stamps[bounds[r]][0] for r in range(repeats)]
-    cpu = [stamps[bounds[r + 1]][1] - stamps[bounds[r]][1] for r in range(repeats)]
-    result = summarize(blocks, iterations, cpu)
-    result.update(warmup_iterations=warmup, callback_calls=len(stamps),
-                  first_execution_seconds=stamps[min(stamps)][0] - start,
-                  fit_wall_seconds=wall)
-    return result
+        self.model, self.batch_size = model, batch_size
+        self.steps_per_execution = steps_per_execution
+        self.per_execution = steps_per_execution * model.iterations_per_step
+        self.iterations = self._whole(iterations)
+        self.stamps = stamps = {}
+
+        class Stamp(keras.callbacks.Callback):
+            def on_train_batch_end(self, batch, logs=None):
+                stamps[batch] = (time.perf_counter(), time.process_time())
+
+        self.callback = Stamp()
+        start = time.perf_counter()
+        self._fit(self._whole(warmup))
+        self.info = {"warmup_iterations": self._whole(warmup),
+                     "first_execution_seconds": time.perf_counter() - start}
+
+    def _whole(self, iterations):
+        """`iterations` rounded up to whole executions (at least one)."""
+        return max(1, -(-iterations // self.per_execution)) * self.per_execution
+
+    def _fit(self, iterations):
+        self.stamps.clear()
+        data = self.model.critic_batches(in_memory_batches(self.model, self.batch_size))
+        self.model.fit(data, steps_per_epoch=iterations // self.model.iterations_per_step,
+                       epochs=1, verbose=0, callbacks=[self.callback])
+
+    def block(self):
+        """(wall seconds, CPU seconds) of `iterations` generator iterations."""
+        self._fit(self.per_execution + self.iterations)
+        # stamps[s]: the end of the execution whose last step is s (0-based).
+        ends = sorted(self.stamps)
+        first, last = self.stamps[ends[0]], self.stamps[ends[-1]]
+        self.info["callback_calls"] = len(self.stamps)
+        return last[0] - first[0], last[1] - first[1]
 
 
 # --- the hand-written reference step -----------------------------------------
@@ -317,42 +348,63 @@ def reference_step(model, batch_size, num_batches=16, seed=0):
     return step
 
 
-def time_reference(model, batch_size, warmup, iterations, repeats, fused=1, jit=True):
-    """Time the reference step: one tf.function(jit_compile=jit) call per `fused` iterations."""
-    import tensorflow as tf
+class ReferenceTimer:
+    """Times the reference step: one tf.function(jit_compile=jit) call per `fused` iterations."""
 
-    step = reference_step(model, batch_size)
-    if fused == 1:
-        run = tf.function(step, jit_compile=jit, autograph=False)
-    else:
-        def many(i0):
-            def body(i, *_):
-                return (i + 1, *step(i))
+    def __init__(self, model, batch_size, warmup, iterations, fused=1, jit=True):
+        import tensorflow as tf
 
-            _, d_loss, g_loss = tf.while_loop(
-                lambda i, *_: i < i0 + fused, body, (i0, 0.0, 0.0))
-            return d_loss, g_loss
-        run = tf.function(many, jit_compile=jit, autograph=False)
-    calls = max(1, -(-iterations // fused))
-    iterations = calls * fused
-    counter = 0
-    start = time.perf_counter()
-    for _ in range(max(1, -(-warmup // fused))):
-        float(run(tf.constant(counter, tf.int64))[0])
-        counter += fused
-    first = time.perf_counter() - start
-    blocks, cpu = [], []
-    for _ in range(repeats):
-        t0, c0 = time.perf_counter(), time.process_time()
-        for _ in range(calls):
-            d_loss, _ = run(tf.constant(counter, tf.int64))
+        step = reference_step(model, batch_size)
+        if fused == 1:
+            self.run = tf.function(step, jit_compile=jit, autograph=False)
+        else:
+            def many(i0):
+                def body(i, *_):
+                    return (i + 1, *step(i))
+
+                _, d_loss, g_loss = tf.while_loop(
+                    lambda i, *_: i < i0 + fused, body, (i0, 0.0, 0.0))
+                return d_loss, g_loss
+            self.run = tf.function(many, jit_compile=jit, autograph=False)
+        self.fused, self.counter = fused, 0
+        self.calls = max(1, -(-iterations // fused))
+        self.iterations = self.calls * fused
+        start = time.perf_counter()
+        self._calls(max(1, -(-warmup // fused)))
+        self.info = {"warmup_seconds": time.perf_counter() - start,
+                     "iterations_per_call": fused}
+
+    def _calls(self, n):
+        import tensorflow as tf
+
+        for _ in range(n):
+            d_loss, _ = self.run(tf.constant(self.counter, tf.int64))
             float(d_loss)  # the host sees each call's loss, as fit's logs do
-            counter += fused
-        blocks.append(time.perf_counter() - t0)
-        cpu.append(time.process_time() - c0)
-    result = summarize(blocks, iterations, cpu)
-    result.update(warmup_seconds=first, iterations_per_call=fused)
-    return result
+            self.counter += self.fused
+
+    def block(self):
+        t0, c0 = time.perf_counter(), time.process_time()
+        self._calls(self.calls)
+        return time.perf_counter() - t0, time.process_time() - c0
+
+
+def run_interleaved(timers, repeats):
+    """Results per timer: `repeats` rounds, each timing one block of every timer in turn.
+
+    Round-robin, so that a machine whose speed drifts (shared cores, other
+    jobs, frequency changes) slows every path alike instead of whichever ran
+    during the slow minutes: the ratios stay fair even when the rates do not.
+    """
+    times = {name: [] for name in timers}
+    for _ in range(repeats):
+        for name, timer in timers.items():
+            times[name].append(timer.block())
+    results = {}
+    for name, timer in timers.items():
+        result = summarize([w for w, _ in times[name]], timer.iterations,
+                           [c for _, c in times[name]])
+        results[name] = dict(result, **timer.info)
+    return results
 
 
 # --- matmul and conv rates ------------------------------------------------------
@@ -466,34 +518,44 @@ def benchmark_case(network, model_name, paths, args):
               f"{result['gflops_per_second']:7.2f} GFLOP/s  "
               f"{result['cpu_ms_per_iteration']:8.2f} CPU ms/it", flush=True)
 
+    timers = {}
     for path in paths:
         if path in PATH_FLAGS:
             n = iterations
             if path == "eager":
                 n = max(1, iterations // args.eager_divisor)
             model, _ = build(network, model_name, PATH_FLAGS[path])
-            result = time_fit(model, batch_size, min(warmup, n) if path == "eager" else warmup,
-                              n, args.repeats)
-            result["jit_compile"] = bool(model.jit_compile)
-            result["run_eagerly"] = bool(model.run_eagerly)
-            record(path, result)
+            timers[path] = FitTimer(model, batch_size,
+                                    min(warmup, n) if path == "eager" else warmup, n)
+            timers[path].info.update(jit_compile=bool(model.jit_compile),
+                                     run_eagerly=bool(model.run_eagerly))
         elif path in ("reference", "reference_fused", "reference_no_xla"):
             model, _ = build(network, model_name)
             fused = args.fused_iterations if path == "reference_fused" else 1
-            record(path, time_reference(model, batch_size, warmup, iterations,
-                                        args.repeats, fused=fused,
-                                        jit=path != "reference_no_xla"))
-        elif path == "spe":
-            if network not in TOY_NETWORKS:
-                continue
+            timers[path] = ReferenceTimer(model, batch_size, warmup, iterations, fused=fused,
+                                          jit=path != "reference_no_xla")
+        elif path == "ips" and network in TOY_NETWORKS:
+            for k in args.iterations_per_step:
+                model, _ = build(network, model_name, (f"--iterations_per_step={k}",))
+                timers[f"ips{k}"] = FitTimer(model, batch_size, warmup, iterations)
+                timers[f"ips{k}"].info.update(iterations_per_step=k,
+                                              jit_compile=bool(model.jit_compile))
+        elif path == "spe" and network in TOY_NETWORKS:
             for k in args.steps_per_execution:
                 model, _ = build(network, model_name)
                 recompile_steps_per_execution(model, k)
-                result = time_fit(model, batch_size, warmup, iterations, args.repeats,
-                                  steps_per_execution=k)
-                result.update(steps_per_execution=k, jit_compile=bool(model.jit_compile))
-                record(f"spe{k}", result)
-        del model
+                timers[f"spe{k}"] = FitTimer(model, batch_size, warmup, iterations,
+                                             steps_per_execution=k)
+                timers[f"spe{k}"].info.update(steps_per_execution=k,
+                                              jit_compile=bool(model.jit_compile))
+        elif path == "torch" and network == "wgan_gp_mnist":
+            from benchmarks import torch_step
+
+            case["torch_check"] = torch_step.check_against_keras()
+            timers[path] = torch_step.TorchTimer(warmup, iterations, dim=64,
+                                                 batch_size=batch_size)
+    for name, result in run_interleaved(timers, args.repeats).items():
+        record(name, result)
     return case
 
 
@@ -598,7 +660,9 @@ def parse_args(argv):
                                 description=__doc__.split("\n")[0])
     p.add_argument("--models", type=names(MODELS), default=list(MODELS))
     p.add_argument("--networks", type=names(NETWORKS), default=list(NETWORKS))
-    p.add_argument("--paths", type=names(PATHS), default=list(PATHS))
+    # torch joins the default paths only where it is installed (it is optional).
+    p.add_argument("--paths", type=names(PATHS), default=[
+        p for p in PATHS if p != "torch" or importlib.util.find_spec("torch")])
     p.add_argument("--iterations", type=int, default=None,
                    help="generator iterations per timed block (default: per network)")
     p.add_argument("--repeats", type=int, default=5, help="timed blocks per path")
@@ -608,6 +672,8 @@ def parse_args(argv):
                    help="the eager path times iterations // this per block")
     p.add_argument("--fused_iterations", type=int, default=10,
                    help="iterations per call of the reference_fused path")
+    p.add_argument("--iterations_per_step", type=lambda t: [int(v) for v in t.split(",")],
+                   default=[1, 5, 10, 20], help="values for the ips path")
     p.add_argument("--steps_per_execution", type=lambda t: [int(v) for v in t.split(",")],
                    default=[5, 25], help="values for the spe path")
     p.add_argument("--no_rates", action="store_true", help="skip the matmul / conv rates")

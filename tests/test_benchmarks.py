@@ -71,9 +71,10 @@ class HarnessTest(tf.test.TestCase):
             output = os.path.join(tmp, "out", "bench.json")
             train_step.main([
                 "--networks=toy128", "--models=gan",
-                "--paths=default,no_xla,eager,reference,reference_fused,spe",
+                "--paths=default,no_xla,eager,reference,reference_fused,ips,spe",
                 "--iterations=2", "--repeats=2", "--warmup=1", "--eager_divisor=2",
-                "--fused_iterations=2", "--steps_per_execution=2", "--no_rates",
+                "--fused_iterations=2", "--steps_per_execution=2", "--iterations_per_step=2",
+                "--no_rates",
                 f"--output={output}"])
             with open(output) as f:
                 results = json.load(f)
@@ -86,7 +87,7 @@ class HarnessTest(tf.test.TestCase):
             self.assertEqual(case["n_critic"], 1)
             self.assertTrue(case["default_jit_compile"])  # the runner's auto: XLA on toy data
             self.assertEqual(set(case["paths"]), {"default", "no_xla", "eager", "reference",
-                                                  "reference_fused", "spe2"})
+                                                  "reference_fused", "ips2", "spe2"})
             f_g, f_d = case["flops"]["generator_forward"], case["flops"]["critic_forward"]
             self.assertEqual(case["flops"]["per_generator_iteration"],
                              flops.iteration_flops(case["model"], f_g, f_d, case["n_critic"]))
@@ -105,6 +106,10 @@ class HarnessTest(tf.test.TestCase):
             self.assertEqual(case["paths"]["eager"]["iterations_per_block"], 1)
             self.assertEqual(case["paths"]["reference_fused"]["iterations_per_call"], 2)
             self.assertEqual(case["paths"]["spe2"]["steps_per_execution"], 2)
+            self.assertEqual(case["paths"]["ips2"]["iterations_per_step"], 2)
+            # The runner's auto on toy data: 10 iterations per step, so a block
+            # of 2 is rounded up to one whole step of 10.
+            self.assertEqual(case["paths"]["default"]["iterations_per_block"], 10)
         logging = results["steps_per_execution_logging"]
         self.assertEqual(logging["generator_optimizer_iterations"],
                          logging["generator_iterations"])
