@@ -48,9 +48,10 @@ every path in turn (round-robin, so that a machine whose speed drifts slows
 all paths alike and the ratios stay fair), and the median and min / max of
 each path's blocks are reported. A fit path's block is one `fit` call, timed
 from its first to its last batch end (a callback takes the time at each
-batch end, which, as in the runner, also brings that step's logs to the host). The model FLOPs of one generator iteration are
-counted by `benchmarks.flops` (see its docstring), and achieved FLOP/s =
-FLOPs x iterations per second. A dense matmul rate (and a conv rate) is
+batch end, which, as in the runner, also brings that step's logs to the
+host). The model FLOPs of one generator iteration are counted by
+`benchmarks.flops` (see its docstring), and achieved FLOP/s = FLOPs x
+iterations per second. A dense matmul rate (and a conv rate) is
 measured in the same process for comparison.
 
 JSON goes to --output (default runs/benchmarks/train_step.json), a table to
@@ -166,7 +167,6 @@ class FitTimer:
         import keras
 
         self.model, self.batch_size = model, batch_size
-        self.steps_per_execution = steps_per_execution
         self.per_execution = steps_per_execution * model.iterations_per_step
         self.iterations = self._whole(iterations)
         self.stamps = stamps = {}
@@ -176,9 +176,10 @@ class FitTimer:
                 stamps[batch] = (time.perf_counter(), time.process_time())
 
         self.callback = Stamp()
+        warmup = self._whole(warmup)
         start = time.perf_counter()
-        self._fit(self._whole(warmup))
-        self.info = {"warmup_iterations": self._whole(warmup),
+        self._fit(warmup)
+        self.info = {"warmup_iterations": warmup,
                      "first_execution_seconds": time.perf_counter() - start}
 
     def _whole(self, iterations):
@@ -383,9 +384,14 @@ class ReferenceTimer:
             self.counter += self.fused
 
     def block(self):
-        t0, c0 = time.perf_counter(), time.process_time()
-        self._calls(self.calls)
-        return time.perf_counter() - t0, time.process_time() - c0
+        return wall_and_cpu(self._calls, self.calls)
+
+
+def wall_and_cpu(fn, *args):
+    """(wall seconds, process CPU seconds) that fn(*args) took."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    fn(*args)
+    return time.perf_counter() - t0, time.process_time() - c0
 
 
 def run_interleaved(timers, repeats):

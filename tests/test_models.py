@@ -196,37 +196,36 @@ class IterationsPerStepTest(tf.test.TestCase):
         # XLA, as the runner uses on toy data (ExecutionModeTest shows that
         # eager, graph and XLA agree).
         for name in MODELS:
-            for jit in (True,):
-                runs = {}
-                for k in (1, 3):
-                    model = build(name, hidden_units=8, jit_compile=jit,
-                                  iterations_per_step=k)
-                    rows = []
-                    record = keras.callbacks.LambdaCallback(
-                        on_train_batch_end=lambda batch, logs, rows=rows: rows.append(
-                            {n: np.reshape(v, [-1]) for n, v in logs.items()}))
-                    history = model.fit(real_stacks(model, 6 // k), epochs=1, verbose=0,
-                                        callbacks=[record]).history
-                    per_iteration = {n: np.concatenate([row[n] for row in rows])
-                                     for n in rows[0]}
-                    runs[k] = (per_iteration, history, np.concatenate(
-                        [snapshot(model.generator), snapshot(model.critic)]),
-                        int(model.generator_optimizer.iterations),
-                        int(model.critic_optimizer.iterations))
-                (one, one_history, one_weights, *one_counts) = runs[1]
-                (three, three_history, three_weights, *three_counts) = runs[3]
-                msg = f"{name} jit_compile={jit}"
-                self.assertEqual(sorted(three), sorted(model.metric_names), msg=msg)
-                for metric in one:
-                    self.assertLen(three[metric], 6, msg=msg)  # one value per iteration
-                    self.assertAllClose(one[metric], three[metric], rtol=1e-5, atol=1e-6,
-                                        msg=f"{msg} {metric}")
-                    # The epoch's mean is over iterations, however they were grouped.
-                    self.assertAllClose(one_history[metric], three_history[metric],
-                                        rtol=1e-5, atol=1e-6, msg=f"{msg} {metric}")
-                self.assertAllClose(one_weights, three_weights, rtol=1e-5, atol=1e-6, msg=msg)
-                self.assertEqual(one_counts, three_counts, msg=msg)
-                self.assertEqual(three_counts[0], 6, msg=msg)
+            runs = {}
+            for k in (1, 3):
+                model = build(name, hidden_units=8, jit_compile=True,
+                              iterations_per_step=k)
+                rows = []
+                record = keras.callbacks.LambdaCallback(
+                    on_train_batch_end=lambda batch, logs, rows=rows: rows.append(
+                        {n: np.reshape(v, [-1]) for n, v in logs.items()}))
+                history = model.fit(real_stacks(model, 6 // k), epochs=1, verbose=0,
+                                    callbacks=[record]).history
+                per_iteration = {n: np.concatenate([row[n] for row in rows])
+                                 for n in rows[0]}
+                runs[k] = (per_iteration, history, np.concatenate(
+                    [snapshot(model.generator), snapshot(model.critic)]),
+                    int(model.generator_optimizer.iterations),
+                    int(model.critic_optimizer.iterations))
+            (one, one_history, one_weights, *one_counts) = runs[1]
+            (three, three_history, three_weights, *three_counts) = runs[3]
+            msg = name
+            self.assertEqual(sorted(three), sorted(model.metric_names), msg=msg)
+            for metric in one:
+                self.assertLen(three[metric], 6, msg=msg)  # one value per iteration
+                self.assertAllClose(one[metric], three[metric], rtol=1e-5, atol=1e-6,
+                                    msg=f"{msg} {metric}")
+                # The epoch's mean is over iterations, however they were grouped.
+                self.assertAllClose(one_history[metric], three_history[metric],
+                                    rtol=1e-5, atol=1e-6, msg=f"{msg} {metric}")
+            self.assertAllClose(one_weights, three_weights, rtol=1e-5, atol=1e-6, msg=msg)
+            self.assertEqual(one_counts, three_counts, msg=msg)
+            self.assertEqual(three_counts[0], 6, msg=msg)
 
     def test_clipping_holds_inside_the_loop(self):
         model = build("wgan", jit_compile=True, iterations_per_step=3)

@@ -133,6 +133,8 @@ flags.DEFINE_integer("sample_every", 500,
                      "Image data: write a fixed-noise sample grid every this many "
                      "generator iterations.")
 
+AUTO_ITERATIONS_PER_STEP = 10
+
 flags.DEFINE_string("iterations_per_step", "auto",
                     "Generator iterations per compiled train step (one loop in one "
                     "call; every iteration is still logged and the numbers are the "
@@ -140,7 +142,7 @@ flags.DEFINE_string("iterations_per_step", "auto",
                     "--eval_every and --sample_every. auto: the largest such value up "
                     "to %d on toy data on one device, where the per-call cost of fit "
                     "is a large part of a step (benchmarks/train_step), and 1 on "
-                    "images, whose steps are long." % 10)
+                    "images, whose steps are long." % AUTO_ITERATIONS_PER_STEP)
 
 POSITIVE_FLAGS = ("iterations", "batch_size", "n_critic", "learning_rate", "latent_dim",
                   "checkpoint_every", "hidden_units", "eval_every", "eval_samples", "dim",
@@ -246,7 +248,6 @@ def check_flags():
 # What callbacks act on every so many iterations (and the run's length): a step
 # of k iterations must end on each of them.
 ITERATION_INTERVALS = ("iterations", "checkpoint_every", "eval_every", "sample_every")
-AUTO_ITERATIONS_PER_STEP = 10
 
 
 def iterations_per_step(strategy=None):
