@@ -13,6 +13,11 @@ and the construction of each distribution follow that code:
   divided by 2.828 and then cycled through in that order forever; like the
   authors' loop, the tail that does not fill a whole batch is skipped and
   every pass restarts at the first point.
+- ``8gaussians_metz``: the ring of Metz et al. 2017 ("Unrolled Generative
+  Adversarial Networks", Appendix A; locuslab/gradient_regularized_gan
+  ``unrolled.py``, ``sample_mog``): the same 8 centres and N(0, 0.02^2) noise
+  as ``8gaussians``, a uniformly chosen centre per point, *without* the
+  division by 1.414, so the ring has radius 2.
 - ``swissroll``: sklearn's ``make_swiss_roll(noise=0.25)`` columns (x, z),
   divided by 7.5, i.e. t = 1.5*pi*(1 + 2U), U ~ U[0, 1],
   (x, z) = (t cos t, t sin t) + 0.25*N(0, I).
@@ -35,7 +40,7 @@ Differences from the authors' code:
 import numpy as np
 import tensorflow as tf
 
-TOY_DATASETS = ("8gaussians", "25gaussians", "swissroll")
+TOY_DATASETS = ("8gaussians", "8gaussians_metz", "25gaussians", "swissroll")
 
 _8G_SCALE = 2.0
 _8G_STD = 0.02
@@ -58,7 +63,7 @@ def _check_name(name):
 
 def _raw_centers(name):
     """Mode centres before the division by the authors' "stdev"."""
-    if name == "8gaussians":
+    if name in ("8gaussians", "8gaussians_metz"):
         angles = np.arange(8) * np.pi / 4
         return _8G_SCALE * np.stack([np.cos(angles), np.sin(angles)], axis=1)
     # Outer loop over the first coordinate, as in the authors' nested loops.
@@ -67,7 +72,7 @@ def _raw_centers(name):
 
 
 def _divisor(name):
-    return _8G_DIVISOR if name == "8gaussians" else _25G_DIVISOR
+    return {"8gaussians": _8G_DIVISOR, "8gaussians_metz": 1.0}.get(name, _25G_DIVISOR)
 
 
 def _check_has_modes(name):
@@ -85,18 +90,18 @@ def mode_centers(name: str) -> np.ndarray:
 def mode_std(name: str) -> float:
     """Per-coordinate std of each mixture component in data space (after the division)."""
     _check_has_modes(name)
-    raw_std = _8G_STD if name == "8gaussians" else _25G_STD
+    raw_std = _25G_STD if name == "25gaussians" else _8G_STD
     return raw_std / _divisor(name)
 
 
-def _sample_8gaussians(seed, batch_size):
+def _sample_ring(seed, batch_size, divisor):
     mode_seed, noise_seed = tf.unstack(tf.random.split(seed, 2))
     centers = tf.constant(_raw_centers("8gaussians"), tf.float32)
     modes = tf.random.stateless_uniform(
         [batch_size], seed=mode_seed, minval=0, maxval=8, dtype=tf.int32
     )
     noise = tf.random.stateless_normal([batch_size, 2], seed=noise_seed, stddev=_8G_STD)
-    return (tf.gather(centers, modes) + noise) / _8G_DIVISOR
+    return (tf.gather(centers, modes) + noise) / divisor
 
 
 def _sample_swissroll(seed, batch_size):
@@ -143,8 +148,12 @@ def toy_batches(name: str, batch_size: int, seed: int = 0) -> tf.data.Dataset:
             .repeat()
         )
     else:
-        sample = _sample_8gaussians if name == "8gaussians" else _sample_swissroll
         seed_t = tf.constant(seed, tf.int64)
+        if name == "swissroll":
+            sample = _sample_swissroll
+        else:
+            def sample(seed, batch_size):
+                return _sample_ring(seed, batch_size, _divisor(name))
         dataset = tf.data.Dataset.counter().map(
             lambda i: sample(tf.stack([seed_t, i]), batch_size),
             num_parallel_calls=tf.data.AUTOTUNE,

@@ -27,12 +27,43 @@ class ModeCoverage:
       high_quality_fraction: fraction (0..1) of samples within the threshold
         of their nearest centre.
       counts: int64 [K], high-quality samples per mode (read-only).
+      shares: float [K], the fraction of all samples whose nearest centre is
+        each mode (sums to 1).
     """
 
     modes_captured: int
     num_modes: int
     high_quality_fraction: float
     counts: np.ndarray
+    shares: np.ndarray
+
+    @property
+    def high_quality_shares(self):
+        """The high-quality samples' fractions per mode (sum 1); NaN when there are none."""
+        total = self.counts.sum()
+        return self.counts / total if total else np.full(self.num_modes, np.nan)
+
+    @property
+    def reverse_kl(self):
+        """KL(shares || uniform): how unevenly all samples fall among the modes."""
+        return reverse_kl_to_uniform(self.shares)
+
+    @property
+    def high_quality_reverse_kl(self):
+        """KL(high-quality shares || uniform), PacGAN's number; NaN with no high-quality sample."""
+        return reverse_kl_to_uniform(self.high_quality_shares)
+
+
+def reverse_kl_to_uniform(shares):
+    """KL(p || U_K) = sum_k p_k log(K p_k), with 0 log 0 = 0 (PacGAN, Lin et al. 2018).
+
+    NaN when `shares` holds NaN (no samples to share out).
+    """
+    p = np.asarray(shares, dtype=np.float64)
+    if np.any(np.isnan(p)):
+        return float("nan")
+    positive = p[p > 0]
+    return float(np.sum(positive * np.log(len(p) * positive)))
 
 
 def mode_coverage(samples, centers, std, threshold=3.0) -> ModeCoverage:
@@ -68,9 +99,14 @@ def mode_coverage(samples, centers, std, threshold=3.0) -> ModeCoverage:
 
     counts = np.bincount(nearest[high_quality], minlength=len(centers))
     counts.flags.writeable = False
+    # A NaN sample has no nearest centre (argmin puts it at 0): it is left out.
+    finite = np.all(np.isfinite(samples), axis=1)
+    shares = np.bincount(nearest[finite], minlength=len(centers)) / len(samples)
+    shares.flags.writeable = False
     return ModeCoverage(
         modes_captured=int(np.count_nonzero(counts)),
         num_modes=len(centers),
         high_quality_fraction=float(np.mean(high_quality)),
         counts=counts,
+        shares=shares,
     )

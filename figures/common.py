@@ -6,6 +6,7 @@ A figure module defines
   compute(run) -> {name: array}    the numbers the figure plots,
   plot(data, run) -> matplotlib Figure,
   claims(data, run) -> {claim: bool}   the paper's claims, checked on those numbers,
+and optionally numbers(data, run) -> {name: JSON-able} (what the claims rest on),
 and ends with `if __name__ == "__main__": common.main(__name__)`.
 
 `run_figure` writes <name>.png, <name>.npz (the arrays of `compute`) and
@@ -266,6 +267,8 @@ def run_figure(module, output_dir=DEFAULT_OUTPUT_DIR, quick=False, seed=0, overr
     claims = {k: bool(v) for k, v in module.claims(data, run).items()}
     record = dict(figure=name, command=command, quick=quick, seed=seed, settings=settings,
                   compute_seconds=round(seconds, 1), parts=run.parts, claims=claims, files=paths)
+    if hasattr(module, "numbers"):
+        record["numbers"] = module.numbers(data, run)
     with open(paths["json"], "w") as f:
         json.dump(record, f, indent=2, default=str)
         f.write("\n")

@@ -42,3 +42,40 @@ def toy_generator(latent_dim=2, data_dim=2, **kwargs):
 def toy_critic(data_dim=2, **kwargs):
     """Toy MLP critic / discriminator: a 2-d point -> one unbounded score (no sigmoid)."""
     return toy_mlp(data_dim, 1, name="critic", output_dtype=score_dtype(), **kwargs)
+
+
+def _orthogonal():
+    # tf.orthogonal_initializer(gain=0.8) on every layer, biases at zero.
+    return keras.initializers.Orthogonal(gain=0.8)
+
+
+def metz_generator(latent_dim=256, data_dim=2, hidden_units=128):
+    """The generator of Metz et al. 2017 ("Unrolled GANs", Appendix A) on the 8-Gaussian ring.
+
+    z (256-d N(0, I)) -> 2 ReLU layers of 128 -> a linear 2-d point, every
+    layer initialised orthogonal with gain 0.8 (their code, as reimplemented
+    in locuslab/gradient_regularized_gan `unrolled.py`).
+    """
+    inputs = keras.Input((latent_dim,))
+    x = inputs
+    for i in range(2):
+        x = keras.layers.Dense(hidden_units, activation="relu", kernel_initializer=_orthogonal(),
+                               name=f"relu_{i}")(x)
+    outputs = keras.layers.Dense(data_dim, kernel_initializer=_orthogonal(), name="linear")(x)
+    return keras.Model(inputs, outputs, name="generator")
+
+
+def metz_critic(data_dim=2, hidden_units=128):
+    """The discriminator of Metz et al. 2017: x / 4 -> 1 ReLU layer of 128 -> one logit.
+
+    Orthogonal initialisation with gain 0.8, as `metz_generator`. The score
+    is unbounded (no sigmoid), so the same network serves as a GAN
+    discriminator (on logits) and as a Wasserstein critic.
+    """
+    inputs = keras.Input((data_dim,))
+    x = keras.layers.Rescaling(0.25, name="input_over_4")(inputs)
+    x = keras.layers.Dense(hidden_units, activation="relu", kernel_initializer=_orthogonal(),
+                           name="relu_0")(x)
+    outputs = keras.layers.Dense(1, kernel_initializer=_orthogonal(), name="linear",
+                                 dtype=score_dtype())(x)
+    return keras.Model(inputs, outputs, name="critic")

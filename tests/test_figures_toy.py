@@ -58,52 +58,81 @@ class CriticSurfacesTest(tf.test.TestCase):
 
 class ModeCollapseTest(tf.test.TestCase):
 
-    def test_quick_run_curves_and_snapshots(self):
+    def test_quick_run_shares_and_snapshots(self):
         record, data = run_quick("mode_collapse", self.get_temp_dir())
         settings = mode_collapse.QUICK
-        evaluations = settings["iterations"] // settings["eval_every"] + 1
-        self.assertEqual(data["iterations"].tolist(),
-                         list(range(0, settings["iterations"] + 1, settings["eval_every"])))
-        for dataset, modes in (("8gaussians", 8), ("25gaussians", 25)):
-            self.assertEqual(data[f"centers_{dataset}"].shape, (modes, 2))
-            for algorithm in settings["algorithms"]:
-                key = f"{algorithm}_{dataset}"
-                self.assertEqual(data[f"modes_{key}"].shape, (settings["seeds"], evaluations))
-                self.assertEqual(data[f"quality_{key}"].shape, (settings["seeds"], evaluations))
-                self.assertTrue(np.all((data[f"modes_{key}"] >= 0)
-                                       & (data[f"modes_{key}"] <= modes)))
-                self.assertTrue(np.all((data[f"quality_{key}"] >= 0)
-                                       & (data[f"quality_{key}"] <= 100)))
-                samples = min(settings["plot_samples"], settings["eval_samples"])
-                self.assertEqual(data[f"snapshots_{key}"].shape,
-                                 (len(settings["snapshots"]), samples, 2))
-            # Seeded: the same seed gives the three algorithms the same initial generator.
-            self.assertAllEqual(data[f"modes_gan_{dataset}"][:, 0],
-                                data[f"modes_wgan_gp_{dataset}"][:, 0])
-        self.assertIn("wgan_gp_captures_at_least_gan_modes_25gaussians", record["claims"])
+        evaluations = settings["ring_iterations"] // settings["eval_every"]
+        self.assertEqual(data["iterations_ring"].tolist(),
+                         list(range(settings["eval_every"], settings["ring_iterations"] + 1,
+                                    settings["eval_every"])))
+        self.assertEqual(data["centers_ring"].shape, (8, 2))
+        self.assertEqual(data["centers_grid"].shape, (25, 2))
+        for row in settings["ring_rows"]:
+            shares = data[f"shares_{row}"]
+            self.assertEqual(shares.shape, (settings["ring_seeds"], evaluations, 8))
+            # Every sample has a nearest mode (the CSV keeps 4 places).
+            self.assertAllClose(shares.sum(-1), np.ones(shares.shape[:2]), atol=1e-3)
+            self.assertEqual(data[f"snapshots_{row}"].shape,
+                             (len(settings["snapshots"]), 1000, 2))
+        for algorithm in settings["grid_algorithms"]:
+            modes = data[f"modes_grid_{algorithm}"]
+            self.assertTrue(np.all((modes >= 0) & (modes <= 25)))
+        self.assertIn("gan_collapses_and_hops_in_most_seeds", record["claims"])
+        self.assertEqual(record["numbers"]["ring_gan"]["final_modes"],
+                         data["modes_gan"][:, -1].tolist())
+
+    def test_the_rows_are_the_commands_presets(self):
+        # The ring's rows run the metz presets, whose settings Metz et al. give.
+        from train_loops import gan, wgan, wgan_gp
+
+        metz = gan.PRESETS["metz"]
+        for flag, value in dict(dataset="8gaussians_metz", toy_networks="metz", latent_dim=256,
+                                batch_size=512, n_critic=1, optimizer="adam",
+                                learning_rate=1e-4, beta_1=0.5, beta_2=0.999,
+                                generator_loss="minimax", iterations=25000).items():
+            self.assertEqual(metz[flag], value, flag)
+        # The Wasserstein commands: their own toy optimizer on the same data and networks.
+        for command in (wgan, wgan_gp):
+            preset = command.PRESETS["metz"]
+            for flag in ("dataset", "toy_networks", "latent_dim", "batch_size", "iterations"):
+                self.assertEqual(preset[flag], metz[flag], flag)
+            for flag, value in command.PRESETS["toy"].items():
+                self.assertEqual(preset[flag], value, flag)
+
+    def test_hopping_counts_collapsed_snapshots_and_changes_of_dominant_mode(self):
+        eye = np.eye(8)
+        # Snapshots: one mode, one mode, two modes 50/50, even, another mode.
+        shares = np.stack([eye[0], eye[0], (eye[2] + eye[3]) / 2, np.full(8, 1 / 8), eye[5]])
+        collapsed, changes = mode_collapse.hopping(shares)
+        self.assertEqual(collapsed, 4)  # all but the even snapshot
+        # Dominant: 0, 0, 2, 0 (argmax of a tie is the first), 5.
+        self.assertEqual(changes, 3)
 
     def test_claims_on_known_numbers(self):
-        run = type("Run", (), dict(datasets=("8gaussians",), algorithms=("gan", "wgan_gp")))()
-        data = {"centers_8gaussians": np.zeros((8, 2)),
-                "modes_gan_8gaussians": np.array([[8, 1], [8, 2]]),
-                "quality_gan_8gaussians": np.array([[0.0, 99.0], [0.0, 97.0]]),
-                "modes_wgan_gp_8gaussians": np.array([[8, 8], [8, 8]]),
-                "quality_wgan_gp_8gaussians": np.array([[0.0, 40.0], [0.0, 30.0]])}
+        run = type("Run", (), dict(ring_rows=("gan", "wgan_gp"), snapshots=(1, 2, 3),
+                                   grid_algorithms=("gan", "wgan_gp")))()
+        eye, even = np.eye(8), np.full(8, 1 / 8)
+        hops = np.stack([eye[0], eye[3], eye[6]])  # one mode at a time, a new one each time
+        stays = np.stack([eye[0], eye[0], eye[0]])  # collapsed, but never moves
+        uneven = np.stack([even, even, np.r_[0.3, np.full(7, 0.1)]])
+        data = {"iterations_ring": np.array([1, 2, 3]),
+                "shares_gan": np.stack([hops, hops, stays]),
+                "modes_gan": np.ones((3, 3)),
+                "shares_wgan_gp": np.stack([uneven, uneven]),
+                "modes_wgan_gp": np.full((2, 3), 8),
+                "modes_grid_gan": np.array([[20, 22]]),
+                "modes_grid_wgan_gp": np.array([[25, 25]])}
         self.assertEqual(mode_collapse.claims(data, run),
-                         {"gan_misses_modes_8gaussians": True,
-                          "wgan_gp_captures_at_least_gan_modes_8gaussians": True,
-                          "wgan_gp_captures_all_modes_8gaussians": True})
-        numbers = mode_collapse.final_numbers(data, run)
-        self.assertAllClose(numbers["gan", "8gaussians"], (1.5, 0.5, 98.0, 1.0))
-
-    def test_recipes_are_the_toy_presets(self):
-        self.assertEqual(mode_collapse.toy_recipe("gan"),
-                         dict(optimizer="adam", learning_rate=1e-4, beta_1=0.5, beta_2=0.9,
-                              n_critic=1))
-        self.assertEqual(mode_collapse.toy_recipe("wgan"),
-                         dict(optimizer="rmsprop", learning_rate=5e-5, beta_1=0.5,
-                              beta_2=0.9, n_critic=5))
-        self.assertEqual(mode_collapse.toy_recipe("wgan_gp")["n_critic"], 5)
+                         {"gan_collapses_and_hops_in_most_seeds": True,
+                          "wgan_gp_covers_every_mode_in_every_seed": True,
+                          "gan_drops_grid_modes": True,
+                          "wgan_gp_keeps_more_grid_modes_than_gan": True})
+        # A mode under 5 % in one seed, and a GAN that only stays: both claims fail.
+        data["shares_wgan_gp"][1, -1] = np.r_[0.04, 0.36, np.full(6, 0.1)]
+        data["shares_gan"] = np.stack([stays, stays, hops])
+        claims = mode_collapse.claims(data, run)
+        self.assertFalse(claims["wgan_gp_covers_every_mode_in_every_seed"])
+        self.assertFalse(claims["gan_collapses_and_hops_in_most_seeds"])
 
 
 if __name__ == "__main__":

@@ -85,6 +85,14 @@ class ModeCentersTest(tf.test.TestCase):
             self.assertLess(np.min(np.linalg.norm(centers - center, axis=1)), 1e-12)
         self.assertAlmostEqual(mode_std("25gaussians"), 0.05 / 2.828, places=12)
 
+    def test_metz_ring_is_the_8gaussians_ring_before_the_division(self):
+        # Metz et al. 2017, Appendix A: radius 2, std 0.02.
+        self.assertAllClose(mode_centers("8gaussians_metz"), 1.414 * mode_centers("8gaussians"),
+                            rtol=0, atol=1e-12)
+        self.assertAllClose(np.linalg.norm(mode_centers("8gaussians_metz"), axis=1),
+                            np.full(8, 2.0), rtol=0, atol=1e-12)
+        self.assertAlmostEqual(mode_std("8gaussians_metz"), 0.02, places=12)
+
     def test_swissroll_has_no_modes(self):
         for function in (mode_centers, mode_std):
             with self.assertRaisesRegex(ValueError, "no modes"):
@@ -92,12 +100,15 @@ class ModeCentersTest(tf.test.TestCase):
 
 
 class EightGaussiansTest(tf.test.TestCase):
+    """The 8gaussians ring; the subclass runs every test on Metz et al.'s ring."""
+
+    NAME = "8gaussians"
 
     def setUp(self):
         super().setUp()
-        self.points = _take("8gaussians", 5000, 4, seed=3).reshape(-1, 2)
-        self.centers = mode_centers("8gaussians")
-        self.std = mode_std("8gaussians")
+        self.points = _take(self.NAME, 5000, 4, seed=3).reshape(-1, 2)
+        self.centers = mode_centers(self.NAME)
+        self.std = mode_std(self.NAME)
         self.mode, self.distance = _nearest(self.points, self.centers)
 
     def test_every_point_lies_near_a_centre(self):
@@ -119,6 +130,11 @@ class EightGaussiansTest(tf.test.TestCase):
         self.assertAllClose(np.std(deviations), self.std, rtol=0.02)
         for k in range(8):
             self.assertAllClose(np.std(deviations[self.mode == k]), self.std, rtol=0.05, msg=k)
+
+
+class MetzRingTest(EightGaussiansTest):
+
+    NAME = "8gaussians_metz"
 
 
 class TwentyFiveGaussiansTest(tf.test.TestCase):

@@ -5,7 +5,7 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
-from evaluation.toy import ModeCoverage, mode_coverage
+from evaluation.toy import ModeCoverage, mode_coverage, reverse_kl_to_uniform
 
 _STD = 0.02
 # Eight centres on a circle of radius 2, 1.41 apart: far beyond 3 std.
@@ -16,15 +16,16 @@ _CENTERS = 2.0 * np.stack([np.cos(_ANGLES), np.sin(_ANGLES)], axis=1)
 _DIAGONAL = np.array([1.0, 1.0]) / np.sqrt(2.0)
 
 
-class ModeCoverageTest(tf.test.TestCase):
+def _mix():
+    """3 samples at centre 0, one 2.9 std from centre 2, one 3.1 std from centre 5."""
+    return np.concatenate([
+        np.repeat(_CENTERS[:1], 3, axis=0),
+        [_CENTERS[2] + 2.9 * _STD * _DIAGONAL],
+        [_CENTERS[5] + 3.1 * _STD * _DIAGONAL],
+    ])
 
-    def _mix(self):
-        """3 samples at centre 0, one 2.9 std from centre 2, one 3.1 std from centre 5."""
-        return np.concatenate([
-            np.repeat(_CENTERS[:1], 3, axis=0),
-            [_CENTERS[2] + 2.9 * _STD * _DIAGONAL],
-            [_CENTERS[5] + 3.1 * _STD * _DIAGONAL],
-        ])
+
+class ModeCoverageTest(tf.test.TestCase):
 
     def test_samples_at_every_centre_capture_all_modes(self):
         result = mode_coverage(np.repeat(_CENTERS, 3, axis=0), _CENTERS, _STD)
@@ -51,13 +52,13 @@ class ModeCoverageTest(tf.test.TestCase):
         self.assertAllEqual(result.counts, np.zeros(8))
 
     def test_hand_made_mix_uses_a_euclidean_three_std_threshold(self):
-        result = mode_coverage(self._mix(), _CENTERS, _STD)
+        result = mode_coverage(_mix(), _CENTERS, _STD)
         self.assertEqual(result.modes_captured, 2)
         self.assertAllClose(result.high_quality_fraction, 4 / 5)
         self.assertAllEqual(result.counts, [3, 0, 1, 0, 0, 0, 0, 0])
 
     def test_threshold_argument_moves_the_boundary(self):
-        result = mode_coverage(self._mix(), _CENTERS, _STD, threshold=3.2)
+        result = mode_coverage(_mix(), _CENTERS, _STD, threshold=3.2)
         self.assertEqual(result.modes_captured, 3)
         self.assertEqual(result.high_quality_fraction, 1.0)
         self.assertAllEqual(result.counts, [3, 0, 1, 0, 0, 1, 0, 0])
@@ -89,12 +90,19 @@ class ModeCoverageTest(tf.test.TestCase):
         self.assertEqual(result.high_quality_fraction, 0.5)
         self.assertAllEqual(result.counts, [0, 0, 0, 0, 1, 0, 0, 0])
 
+    def test_nan_samples_have_no_nearest_centre_in_the_shares(self):
+        result = mode_coverage([[np.nan, np.nan], _CENTERS[4]], _CENTERS, _STD)
+        self.assertAllClose(result.shares, [0, 0, 0, 0, 0.5, 0, 0, 0])
+
+
     def test_result_is_immutable(self):
         result = mode_coverage(_CENTERS, _CENTERS, _STD)
         with self.assertRaises(dataclasses.FrozenInstanceError):
             result.modes_captured = 0
         with self.assertRaises(ValueError):
             result.counts[0] = 5
+        with self.assertRaises(ValueError):
+            result.shares[0] = 0.5
 
     def test_invalid_arguments_raise(self):
         bad_calls = {
@@ -112,3 +120,42 @@ class ModeCoverageTest(tf.test.TestCase):
                 mode_coverage(*args)
         with self.assertRaises(ValueError):
             mode_coverage(np.zeros((4, 2)), _CENTERS, _STD, threshold=0.0)
+
+
+class PerModeShareTest(tf.test.TestCase):
+    """Shares per mode and their reverse KL to uniform (PacGAN's measure)."""
+
+    def test_shares_count_every_sample_by_its_nearest_centre(self):
+        # _mix: 3 at centre 0, 1 high-quality near centre 2, 1 off-mode near 5.
+        result = mode_coverage(_mix(), _CENTERS, _STD)
+        self.assertAllClose(result.shares, [0.6, 0, 0.2, 0, 0, 0.2, 0, 0])
+        self.assertAllClose(result.high_quality_shares, [0.75, 0, 0.25, 0, 0, 0, 0, 0])
+        # KL(p || U_8) = sum p log(8 p).
+        self.assertAllClose(result.reverse_kl,
+                            0.6 * np.log(4.8) + 2 * 0.2 * np.log(1.6))
+        self.assertAllClose(result.high_quality_reverse_kl,
+                            0.75 * np.log(6.0) + 0.25 * np.log(2.0))
+
+    def test_an_off_mode_blob_has_no_high_quality_sample_but_one_share(self):
+        # The collapsed generator of Metz et al.'s Figure 1: a tight blob
+        # beside one mode (here 10 std from centre 6).
+        blob = _CENTERS[6] + 10 * _STD + np.random.default_rng(1).normal(0, _STD / 10, (200, 2))
+        result = mode_coverage(blob, _CENTERS, _STD)
+        self.assertEqual(result.modes_captured, 0)
+        self.assertAllEqual(result.shares, np.eye(8)[6])
+        self.assertAllClose(result.reverse_kl, np.log(8))  # the maximum: log K
+        self.assertTrue(np.isnan(result.high_quality_reverse_kl))
+        self.assertTrue(np.all(np.isnan(result.high_quality_shares)))
+
+    def test_even_coverage_has_zero_reverse_kl(self):
+        result = mode_coverage(np.repeat(_CENTERS, 5, axis=0), _CENTERS, _STD)
+        self.assertAllClose(result.shares, np.full(8, 1 / 8))
+        self.assertEqual(result.reverse_kl, 0.0)
+        self.assertEqual(result.high_quality_reverse_kl, 0.0)
+
+    def test_reverse_kl_of_half_and_half_is_log_k_over_2(self):
+        # Two of K modes with half the mass each: KL = log(K / 2).
+        for k in (8, 25):
+            shares = np.zeros(k)
+            shares[[0, 3]] = 0.5
+            self.assertAllClose(reverse_kl_to_uniform(shares), np.log(k / 2))

@@ -251,11 +251,20 @@ class _ShortRun:
     def test_evaluation_csv_every_10_iterations(self):
         header, rows = read_csv(self.path("evaluation.csv"))
         self.assertEqual(header, ["iteration", "seconds", "modes_captured",
-                                  "high_quality_percent"])
+                                  "high_quality_percent", "reverse_kl",
+                                  "high_quality_reverse_kl"]
+                         + [f"share_{k}" for k in range(8)]
+                         + [f"high_quality_share_{k}" for k in range(8)])
         self.assertEqual([int(row[0]) for row in rows], [10, 20])
         for row in rows:
             self.assertBetween(int(row[2]), 0, 8)
             self.assertBetween(float(row[3]), 0.0, 100.0)
+            shares = np.array(row[6:14], float)
+            # Every sample has a nearest centre; the KL is that of these shares.
+            self.assertAllClose(shares.sum(), 1.0, atol=1e-3)
+            positive = shares[shares > 0]
+            self.assertAllClose(float(row[4]), np.sum(positive * np.log(8 * positive)),
+                                atol=2e-3)
 
     def test_summary_json(self):
         summary = read_json(self.path("summary.json"))
@@ -265,6 +274,8 @@ class _ShortRun:
         self.assertIs(summary["interrupted"], False)
         self.assertEqual(summary["num_modes"], 8)
         self.assertBetween(summary["modes_captured"], 0, 8)
+        self.assertLen(summary["shares"], 8)
+        self.assertBetween(summary["reverse_kl"], 0.0, np.log(8) + 1e-4)
         # The final evaluation is the one logged at iteration 20, not a new one.
         _, rows = read_csv(self.path("evaluation.csv"))
         self.assertEqual(summary["modes_captured"], int(rows[-1][2]))

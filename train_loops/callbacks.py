@@ -80,11 +80,17 @@ def truncate_csv(path, last_iteration):
 class ToyEvaluation(IterationCallback):
     """Every `every` generator iterations: mode coverage of `samples` generated points.
 
-    Coverage follows VEEGAN / PacGAN (see `evaluation.toy.mode_coverage`);
-    swissroll has no modes, so only the training metrics are reported for it.
-    Each evaluation is a row of `path` and a printed line (the progress report
-    when stdout is not a terminal).
+    Coverage follows VEEGAN / PacGAN (see `evaluation.toy.mode_coverage`): modes
+    captured, the high-quality percentage, the reverse KL of the per-mode
+    shares to uniform (all samples, and PacGAN's high-quality ones), and the
+    shares themselves, one column per mode. swissroll has no modes, so only
+    the training metrics are reported for it. Each evaluation is a row of
+    `path` and a printed line (the progress report when stdout is not a
+    terminal).
     """
+
+    COLUMNS = ("modes_captured", "high_quality_percent")
+    MIXTURE_COLUMNS = ("reverse_kl", "high_quality_reverse_kl")
 
     def __init__(self, model, dataset, every, samples, path, start_iteration=0):
         super().__init__(start_iteration)
@@ -92,16 +98,20 @@ class ToyEvaluation(IterationCallback):
 
         self.gan, self.every, self.samples, self.path = model, every, samples, path
         self.has_modes = dataset != "swissroll"
+        columns = list(self.COLUMNS)
         if self.has_modes:
             self.centers, self.std = mode_centers(dataset), mode_std(dataset)
+            modes = range(len(self.centers))
+            columns += list(self.MIXTURE_COLUMNS) + [f"share_{k}" for k in modes] + [
+                f"high_quality_share_{k}" for k in modes]
+        self.columns = columns
         self.last_logs, self.last = {}, None
         self.start = time.time()
         if start_iteration > 0 and os.path.exists(path):
             truncate_csv(path, start_iteration)
         else:
             with open(path, "w", newline="") as f:
-                csv.writer(f).writerow(["iteration", "seconds", "modes_captured",
-                                        "high_quality_percent"])
+                csv.writer(f).writerow(["iteration", "seconds"] + columns)
 
     def on_train_batch_end(self, batch, logs=None):
         self.last_logs = logs or {}
@@ -115,22 +125,34 @@ class ToyEvaluation(IterationCallback):
         if self.last is not None and self.last[0] == iteration:
             return self.last[1]
         seconds = time.time() - self.start
-        result = {}
+        result, row = {}, [""] * len(self.columns)
         if self.has_modes:
             coverage = mode_coverage(self.gan.generate(self.samples).numpy(),
                                      self.centers, self.std)
             result = dict(modes_captured=coverage.modes_captured,
                           num_modes=coverage.num_modes,
-                          high_quality_percent=round(100 * coverage.high_quality_fraction, 1))
+                          high_quality_percent=round(100 * coverage.high_quality_fraction, 1),
+                          reverse_kl=round(coverage.reverse_kl, 4),
+                          high_quality_reverse_kl=_rounded(coverage.high_quality_reverse_kl),
+                          shares=[round(float(p), 4) for p in coverage.shares],
+                          high_quality_shares=[_rounded(p)
+                                               for p in coverage.high_quality_shares])
+            row = ([result[name] for name in self.COLUMNS + self.MIXTURE_COLUMNS]
+                   + result["shares"] + result["high_quality_shares"])
+            row = ["" if value is None else value for value in row]
         with open(self.path, "a", newline="") as f:
-            csv.writer(f).writerow([iteration, f"{seconds:.1f}",
-                                    result.get("modes_captured", ""),
-                                    result.get("high_quality_percent", "")])
+            csv.writer(f).writerow([iteration, f"{seconds:.1f}"] + row)
         modes = (f"  modes {result['modes_captured']}/{result['num_modes']}"
-                 f"  high quality {result['high_quality_percent']}%" if result else "")
+                 f"  high quality {result['high_quality_percent']}%"
+                 f"  reverse KL {result['reverse_kl']}" if result else "")
         print(progress_line(iteration, seconds, self.last_logs, modes), flush=True)
         self.last = (iteration, result)
         return result
+
+
+def _rounded(value):
+    """`value` to 4 places, or None (null in JSON, empty in CSV) when it is NaN."""
+    return None if np.isnan(value) else round(float(value), 4)
 
 
 class SampleGrids(IterationCallback):
@@ -164,6 +186,38 @@ class SampleGrids(IterationCallback):
         save_image_grid(path, images)
         tf.summary.image("samples", (images[:16] + 1.0) / 2.0, step=iteration, max_outputs=16)
         return path
+
+
+class ToySamples(IterationCallback):
+    """Every `every` generator iterations: the points the generator makes of fixed noise.
+
+    Written as `<directory>/<iteration>.npz` (`samples`, [N, 2], and the
+    `latent` codes) and `<iteration>.png` (the points over the critic's value
+    surface), so a run's history can be watched and replotted: the same codes
+    every time, so a generator that moves its mass from mode to mode shows it.
+    """
+
+    def __init__(self, latent, real, every, directory, title, start_iteration=0):
+        super().__init__(start_iteration)
+        self.latent, self.real, self.every = latent, real, every
+        self.directory, self.title = directory, title
+        os.makedirs(directory, exist_ok=True)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.iteration(batch) % self.every == 0:
+            self.write(self.model, self.iteration(batch))
+
+    def write(self, model, iteration):
+        """Write the points and picture of `iteration`; return the .npz path."""
+        from evaluation.plots import save_toy_figure
+
+        samples = tf.cast(model.generator(self.latent, training=False), tf.float32).numpy()
+        path = os.path.join(self.directory, f"{iteration:06d}")
+        np.savez(path + ".partial.npz", samples=samples, latent=np.asarray(self.latent))
+        os.replace(path + ".partial.npz", path + ".npz")
+        save_toy_figure(path + ".png", model.critic, self.real, samples,
+                        title=f"{self.title}, {iteration} generator iterations")
+        return path + ".npz"
 
 
 class TensorBoardScalars(IterationCallback):

@@ -5,20 +5,26 @@ Presets (../shared/reference/papers.md):
          gives a toy recipe for the plain GAN; it gets the optimizer of the
          WGAN-GP authors' toy code, Adam(1e-4, 0.5, 0.9), so that the three
          commands differ only in their algorithm.
+  metz   Metz et al. 2017, Figure 1 (the mode collapse of the lecture): their
+         8-Gaussian ring of radius 2, their networks, Adam(1e-4, beta_1 0.5)
+         for both, batch 512, k = 1, the saturating minimax generator loss,
+         25k iterations (Keras' Adam epsilon 1e-7, theirs 1e-8)
   dcgan  Radford et al. 2016: DCGAN networks, Adam(2e-4, beta_1 0.5), batch
          128, z 100-d U[-1, 1], k = 1
 """
 
 from absl import flags
 
-from train_loops.runner import Command
+from train_loops.runner import METZ, Command
 
 flags.DEFINE_enum("generator_loss", "non_saturating", ["minimax", "non_saturating"],
                   "non_saturating: maximise log D(G(z)); minimax: minimise "
                   "log(1 - D(G(z))).")
 
+TOY = dict(optimizer="adam", learning_rate=1e-4, beta_1=0.5, beta_2=0.9, n_critic=1)
 PRESETS = {
-    "toy": dict(optimizer="adam", learning_rate=1e-4, beta_1=0.5, beta_2=0.9, n_critic=1),
+    "toy": TOY,
+    "metz": dict(TOY, **METZ, beta_2=0.999, generator_loss="minimax"),
     "dcgan": dict(dataset="lsun/bedroom", architecture="dcgan", learning_rate=2e-4,
                   beta_2=0.999, batch_size=128, latent_dim=100,
                   latent_distribution="uniform", iterations=100000),

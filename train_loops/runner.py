@@ -13,8 +13,10 @@ writes into --output_dir:
   summary.json     the final numbers (also printed)
   generator.keras  the trained generator
 and, for toy data, evaluation.csv (mode coverage every --eval_every
-iterations) and samples.png (samples over the critic's value surface); for
-image data, samples/<iteration>.png, fixed-noise grids every --sample_every.
+iterations), samples.png (samples over the critic's value surface) and
+samples/<iteration>.npz and .png (fixed-noise points every --sample_every);
+for image data, samples/<iteration>.png, fixed-noise grids every
+--sample_every.
 
 Ctrl-C stops training after the current step (--iterations_per_step iterations)
 and still writes all of it;
@@ -31,7 +33,16 @@ from absl import flags
 
 from train_loops.cli import UsageError, parse_flags, run
 
-TOY_DATASETS = ("8gaussians", "25gaussians", "swissroll")
+TOY_DATASETS = ("8gaussians", "8gaussians_metz", "25gaussians", "swissroll")
+# Presets for toy data (the others are image recipes).
+TOY_PRESETS = ("toy", "metz")
+
+# Metz et al. 2017 ("Unrolled GANs", Appendix A, Figure 1): their ring, their
+# networks (see models.networks.metz_generator / metz_critic), batch 512, 25k
+# iterations with snapshots every 5k. Each command's metz preset is this over
+# its own toy recipe: the same data and networks, each algorithm its optimizer.
+METZ = dict(dataset="8gaussians_metz", toy_networks="metz", latent_dim=256, batch_size=512,
+            iterations=25000, checkpoint_every=5000, eval_every=500)
 IMAGE_DATASETS = ("mnist", "fashion_mnist", "cifar10", "celeb_a", "lsun/bedroom")
 
 FLAGS = flags.FLAGS
@@ -74,6 +85,11 @@ flags.DEFINE_bool("deterministic", False,
 flags.DEFINE_integer("checkpoint_every", 1000,
                      "Save a checkpoint every this many generator iterations.")
 # Toy data
+flags.DEFINE_enum("toy_networks", "wgan_gp", ["wgan_gp", "metz"],
+                  "Toy data: wgan_gp, the WGAN-GP authors' MLPs (3 ReLU layers of "
+                  "--hidden_units for both networks); metz, those of Metz et al. 2017 "
+                  "(generator 2 ReLU layers of 128, discriminator x / 4 -> 1 ReLU layer "
+                  "of 128, orthogonal initialisation with gain 0.8).")
 flags.DEFINE_integer("hidden_units", 128,
                      "Toy data: width of the 3 hidden ReLU layers of both MLPs (512 in "
                      "the authors' toy code; 128 lets the default run finish in about "
@@ -130,8 +146,9 @@ flags.DEFINE_string("classifier", None,
                     "(default: classifiers/<dataset>.keras when it exists; "
                     "--classifier= for none).")
 flags.DEFINE_integer("sample_every", 500,
-                     "Image data: write a fixed-noise sample grid every this many "
-                     "generator iterations.")
+                     "Write the samples of fixed noise every this many generator "
+                     "iterations into samples/: an 8 x 8 grid (.png) for image data; "
+                     "1000 points (.npz) and their picture (.png) for toy data.")
 
 AUTO_ITERATIONS_PER_STEP = 10
 
@@ -239,8 +256,8 @@ def check_flags():
                              f"updates per iteration, which --authors_schedule varies")
     if FLAGS.seed < 0:
         raise UsageError(f"--seed must be non-negative, got {FLAGS.seed}")
-    if (FLAGS.preset == "toy") != (FLAGS.dataset in TOY_DATASETS):
-        kind = "toy" if FLAGS.preset == "toy" else "image"
+    if (FLAGS.preset in TOY_PRESETS) != (FLAGS.dataset in TOY_DATASETS):
+        kind = "toy" if FLAGS.preset in TOY_PRESETS else "image"
         raise UsageError(f"--preset={FLAGS.preset} is for {kind} data; --dataset is "
                          f"{FLAGS.dataset}")
 

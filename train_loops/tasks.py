@@ -48,18 +48,31 @@ def image_networks(architecture, image_shape, latent_dim, dim, bn_free_critic,
 # --- tasks -----------------------------------------------------------------------
 
 
+def fixed_latent(model, n, seed):
+    """The same n latent codes for every snapshot of a run, drawn from their own seed (seed + 1)."""
+    import keras
+
+    from models import random
+
+    return random.latent((n,) + model.latent_shape, model.latent_distribution,
+                         keras.random.SeedGenerator(seed + 1))
+
+
 class ToyTask:
     """2-D mixtures: MLPs, mode coverage, the critic's value surface."""
 
     W1_SAMPLES = 1000
+    SNAPSHOT_SAMPLES = 1000  # points in each samples/<iteration>.npz
 
     def __init__(self, flags, algorithm):
         self.flags, self.algorithm = flags, algorithm
 
     def networks(self, bn_free_critic):
         del bn_free_critic  # the toy MLPs have no normalisation
-        from models.networks import toy_critic, toy_generator
+        from models.networks import metz_critic, metz_generator, toy_critic, toy_generator
 
+        if self.flags.toy_networks == "metz":
+            return metz_generator(latent_dim=self.flags.latent_dim), metz_critic()
         size = dict(hidden_units=self.flags.hidden_units)
         return toy_generator(latent_dim=self.flags.latent_dim, **size), toy_critic(**size)
 
@@ -70,12 +83,17 @@ class ToyTask:
 
     def callbacks(self, model, output_dir, start_iteration, writer):
         del writer  # toy evaluations go to evaluation.csv
-        from train_loops.callbacks import ToyEvaluation
+        from train_loops.callbacks import ToyEvaluation, ToySamples
 
+        f = self.flags
         self.evaluation = ToyEvaluation(
-            model, self.flags.dataset, self.flags.eval_every, self.flags.eval_samples,
+            model, f.dataset, f.eval_every, f.eval_samples,
             os.path.join(output_dir, "evaluation.csv"), start_iteration)
-        return [self.evaluation]
+        real = next(iter(self.real_batches(self.SNAPSHOT_SAMPLES, f.seed + 1))).numpy()
+        snapshots = ToySamples(fixed_latent(model, self.SNAPSHOT_SAMPLES, f.seed), real,
+                               f.sample_every, os.path.join(output_dir, "samples"),
+                               f"{self.algorithm}, {f.dataset}", start_iteration)
+        return [self.evaluation, snapshots]
 
     def finish(self, model, output_dir, iterations):
         """Final evaluation and picture; returns the numbers for the summary."""
@@ -126,16 +144,6 @@ class ImageTask:
 
         return self.flags.manual_dir or default_manual_dir(self.flags.dataset)
 
-    def fixed_latent(self, model):
-        """The same latent codes for every grid of a run, drawn from their own seed."""
-        import keras
-
-        from models import random
-
-        return random.latent((self.GRID_SIZE,) + model.latent_shape,
-                             model.latent_distribution,
-                             keras.random.SeedGenerator(self.flags.seed + 1))
-
     def classifier_path(self):
         """--classifier; when not given, classifiers/<dataset>.keras if it exists; "" for none."""
         if self.flags.classifier is not None:
@@ -147,7 +155,7 @@ class ImageTask:
         from train_loops.callbacks import SampleGrids
 
         f = self.flags
-        self.grids = SampleGrids(self.fixed_latent(model), f.sample_every,
+        self.grids = SampleGrids(fixed_latent(model, self.GRID_SIZE, f.seed), f.sample_every,
                                  os.path.join(output_dir, "samples"), start_iteration)
         self.metrics = None
         if self.classifier_path():

@@ -3,6 +3,8 @@
 Presets (../shared/reference/papers.md):
   toy   Algorithm 1 as the WGAN-GP authors' toy code runs it: RMSProp 5e-5,
         c = 0.01, 5 critic updates, batch 256, no critic schedule
+  metz  the toy recipe on the data and networks of Metz et al. 2017 (their
+        ring of radius 2, batch 512, 25k iterations; see the gan command)
   wgan  Algorithm 1 on images with the authors' code's critic schedule (100
         critic updates for the first 25 generator iterations and every
         500th): DCGAN generator and critic, batch 64, z 100-d N(0, 1)
@@ -10,7 +12,7 @@ Presets (../shared/reference/papers.md):
 
 from absl import flags
 
-from train_loops.runner import Command
+from train_loops.runner import METZ, Command
 
 flags.DEFINE_float("clip_value", 0.01, "c: critic weights are clipped to [-c, c].")
 flags.DEFINE_bool("authors_schedule", False,
@@ -18,8 +20,10 @@ flags.DEFINE_bool("authors_schedule", False,
                   "every 500th (the WGAN authors' code; off in the toy preset, as in "
                   "the WGAN-GP authors' toy code).")
 
+TOY = dict(optimizer="rmsprop", learning_rate=5e-5, n_critic=5)
 PRESETS = {
-    "toy": dict(optimizer="rmsprop", learning_rate=5e-5, n_critic=5),
+    "toy": TOY,
+    "metz": dict(TOY, **METZ),
     "wgan": dict(dataset="lsun/bedroom", architecture="dcgan", batch_size=64,
                  latent_dim=100, authors_schedule=True, iterations=100000),
 }

@@ -3,6 +3,9 @@
 Presets (../shared/reference/papers.md):
   toy             the authors' gan_toy.py: Adam(1e-4, 0.5, 0.9), lambda 0.1,
                   5 critic updates, batch 256 (MLP width: see --hidden_units)
+  metz            the toy recipe on the data and networks of Metz et al.
+                  2017 (their ring of radius 2, batch 512, 25k iterations;
+                  see the gan command)
   wgan_gp         Algorithm 1 on images: Adam(1e-4, 0, 0.9), lambda 10,
                   n_critic 5, batch 64, DCGAN generator, BatchNorm-free critic
   wgan_gp_mnist   the authors' gan_mnist.py: their MNIST models, batch 50,
@@ -13,7 +16,7 @@ Presets (../shared/reference/papers.md):
 
 from absl import flags
 
-from train_loops.runner import Command
+from train_loops.runner import METZ, Command
 
 flags.DEFINE_float("penalty_weight", 0.1,
                    "lambda, the gradient penalty's weight (0.1 in the authors' toy "
@@ -22,8 +25,10 @@ flags.DEFINE_bool("one_sided", False, "Penalise only gradient norms above 1.")
 
 IMAGES = dict(architecture="dcgan", penalty_weight=10.0, batch_size=64, latent_dim=128,
               n_critic=5, iterations=200000)
+TOY = dict(optimizer="adam", learning_rate=1e-4, beta_1=0.5, beta_2=0.9, n_critic=5)
 PRESETS = {
-    "toy": dict(optimizer="adam", learning_rate=1e-4, beta_1=0.5, beta_2=0.9, n_critic=5),
+    "toy": TOY,
+    "metz": dict(TOY, **METZ),
     "wgan_gp": dict(IMAGES, dataset="cifar10", beta_1=0.0),
     "wgan_gp_mnist": dict(IMAGES, dataset="mnist", architecture="wgan_gp_mnist",
                           batch_size=50),
