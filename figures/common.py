@@ -128,7 +128,8 @@ class FigureRun:
 
         Returns the run's folder; its summary.json, metrics.csv, samples/ etc.
         are the runner's (see train_loops/runner.py). A finished run with the
-        same flags is reused, an interrupted one resumed from its checkpoint.
+        same flags and preset values is reused, an interrupted one resumed
+        from its checkpoint.
         A run that stops on non-finite numbers is a result (its summary.json
         holds the failure), not an error.
         """
@@ -138,8 +139,13 @@ class FigureRun:
 
         command = importlib.import_module(f"train_loops.{algorithm}").COMMAND
         flag_values = dict(flag_values, seed=flag_values.get("seed", self.seed))
-        run_dir = os.path.join(self.parts_dir,
-                               f"{key}-{fingerprint([algorithm, flag_values])}")
+        # The preset's values count as settings too: a run made under an
+        # earlier version of its preset is not reused.
+        preset = flag_values.get("preset") or (
+            "toy" if flag_values.get("dataset", runner.FLAGS["dataset"].default)
+            in runner.TOY_DATASETS else command.image_preset)
+        run_dir = os.path.join(self.parts_dir, f"{key}-" + fingerprint(
+            [algorithm, flag_values, command.presets.get(preset)]))
         summary_path = os.path.join(run_dir, "summary.json")
         if os.path.exists(summary_path):
             with open(summary_path) as f:

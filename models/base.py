@@ -49,10 +49,12 @@ class AdversarialModel(keras.Model):
     iterations_per_step = 1  # until `compile` says otherwise
 
     def __init__(self, generator, critic, n_critic=1, latent_distribution="normal",
-                 seed=None, **kwargs):
+                 seed=None, ema_decay=None, **kwargs):
         super().__init__(**kwargs)
         if int(n_critic) < 1:
             raise ValueError(f"n_critic must be at least 1, got {n_critic}")
+        if ema_decay is not None and not 0 < ema_decay < 1:
+            raise ValueError(f"ema_decay must be in (0, 1), got {ema_decay}")
         if latent_distribution not in LATENT_DISTRIBUTIONS:
             raise ValueError(f"latent_distribution must be one of "
                              f"{LATENT_DISTRIBUTIONS}, got {latent_distribution!r}")
@@ -65,6 +67,15 @@ class AdversarialModel(keras.Model):
         # Held as an attribute so that the generator's state is one of the
         # model's variables: a checkpoint of the model then resumes its draws.
         self.random_state = self.seed_generator.state
+        self.ema_decay = ema_decay
+        self.averaged_generator = None
+        if ema_decay is not None:
+            # Yazici et al. 2019: an exponential moving average of the
+            # generator's weights, beside the generator (not instead of it).
+            # An attribute, so checkpoints hold it too.
+            self.averaged_generator = keras.models.clone_model(generator)
+            self.averaged_generator.set_weights(generator.get_weights())
+            self.averaged_generator.trainable = False
         self.trackers = {name: keras.metrics.Mean(name=name)
                          for name in self.metric_names}
         self.built = True  # both networks arrive built
@@ -150,9 +161,15 @@ class AdversarialModel(keras.Model):
         shape = tf.concat([[n], self.latent_shape], axis=0)
         return random.latent(shape, self.latent_distribution, self.seed_generator)
 
-    def generate(self, n, training=False):
-        """n samples from the generator (float32, whatever the networks compute in)."""
-        return tf.cast(self.generator(self.sample_latent(n), training=training), tf.float32)
+    def generate(self, n, training=False, averaged=False):
+        """n samples from the generator (float32, whatever the networks compute in).
+
+        averaged: from the moving average of its weights (needs `ema_decay`).
+        """
+        generator = self.averaged_generator if averaged else self.generator
+        if generator is None:
+            raise ValueError("averaged=True needs a model built with ema_decay")
+        return tf.cast(generator(self.sample_latent(n), training=training), tf.float32)
 
     def score(self, x, training=True):
         """The critic's scores of `x`, in float32 (the networks may compute in 16 bits)."""
@@ -227,8 +244,20 @@ class AdversarialModel(keras.Model):
             g_loss = self.generator_loss(self.score(fake))
             objective = self.objective(g_loss, self.generator_optimizer)
         self.apply_loss(tape, objective, self.generator, self.generator_optimizer)
+        if self.averaged_generator is not None:
+            self.update_average()
         return {"g_loss": g_loss}
 
+    def update_average(self):
+        """theta_avg <- beta * theta_avg + (1 - beta) * theta, after each generator update.
+
+        Yazici et al. 2019, Eq. 2 (exponential moving average, beta =
+        `ema_decay`). Every weight is averaged, BatchNorm statistics included.
+        """
+        beta = self.ema_decay
+        for average, weight in zip(self.averaged_generator.weights, self.generator.weights):
+            distribute.update(average, lambda a, w=weight: beta * a + (1.0 - beta) * tf.cast(
+                w, a.dtype))
     @staticmethod
     def loss_scale(optimizer):
         """The current float16 loss scale of `optimizer`, or None when it does not scale."""

@@ -71,6 +71,24 @@ class RunFigureTest(tf.test.TestCase):
         common.run_figure(module, output_dir, seed=1)  # another seed
         self.assertEqual(len(calls), 16)
 
+    def test_training_parts_are_reused_only_under_the_same_preset_values(self):
+        from train_loops import gan
+
+        run = common.FigureRun("made_up", {}, 0, True, self.get_temp_dir())
+        flags = dict(iterations=2, eval_every=1, sample_every=1, hidden_units=4, batch_size=8,
+                     eval_samples=50, run_eagerly="true")
+        first = run.train("gan", "tiny", **flags)
+        self.assertEqual(run.train("gan", "tiny", **flags), first)
+        self.assertEqual(run.parts, {"computed": 1, "reused": 1})
+        # The toy preset changes under the same flags: a new run, not the old one.
+        toy = gan.PRESETS["toy"]
+        gan.COMMAND.presets["toy"] = dict(toy, learning_rate=2 * toy["learning_rate"])
+        try:
+            self.assertNotEqual(run.train("gan", "tiny", **flags), first)
+        finally:
+            gan.COMMAND.presets["toy"] = toy
+        self.assertEqual(run.parts, {"computed": 2, "reused": 1})
+
     def test_bad_overrides_are_refused(self):
         module = toy_figure([])
         for override, message in (("n", "key=value"), ("bogus=1", "one of label, n, scale"),

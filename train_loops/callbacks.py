@@ -83,10 +83,11 @@ class ToyEvaluation(IterationCallback):
     Coverage follows VEEGAN / PacGAN (see `evaluation.toy.mode_coverage`): modes
     captured, the high-quality percentage, the reverse KL of the per-mode
     shares to uniform (all samples, and PacGAN's high-quality ones), and the
-    shares themselves, one column per mode. swissroll has no modes, so only
-    the training metrics are reported for it. Each evaluation is a row of
-    `path` and a printed line (the progress report when stdout is not a
-    terminal).
+    shares themselves, one column per mode. With a moving average of the
+    generator's weights (the model's `ema_decay`), its scalar numbers follow
+    as ema_*. swissroll has no modes, so only the training metrics are
+    reported for it. Each evaluation is a row of `path` and a printed line
+    (the progress report when stdout is not a terminal).
     """
 
     COLUMNS = ("modes_captured", "high_quality_percent")
@@ -104,6 +105,8 @@ class ToyEvaluation(IterationCallback):
             modes = range(len(self.centers))
             columns += list(self.MIXTURE_COLUMNS) + [f"share_{k}" for k in modes] + [
                 f"high_quality_share_{k}" for k in modes]
+            if model.averaged_generator is not None:
+                columns += [f"ema_{name}" for name in self.COLUMNS + self.MIXTURE_COLUMNS]
         self.columns = columns
         self.last_logs, self.last = {}, None
         self.start = time.time()
@@ -118,33 +121,45 @@ class ToyEvaluation(IterationCallback):
         if self.iteration(batch) % self.every == 0:
             self.evaluate(self.iteration(batch))
 
-    def evaluate(self, iteration):
-        """Evaluate now (once per iteration); return the numbers for the summary."""
+    def coverage(self, samples, prefix=""):
+        """The mode-coverage numbers of `samples` [N, 2], their names prefixed by `prefix`."""
         from evaluation.toy import mode_coverage
 
+        coverage = mode_coverage(samples, self.centers, self.std)
+        numbers = dict(modes_captured=coverage.modes_captured,
+                       high_quality_percent=round(100 * coverage.high_quality_fraction, 1),
+                       reverse_kl=round(coverage.reverse_kl, 4),
+                       high_quality_reverse_kl=_rounded(coverage.high_quality_reverse_kl))
+        if not prefix:
+            numbers.update(num_modes=coverage.num_modes,
+                           shares=[round(float(p), 4) for p in coverage.shares],
+                           high_quality_shares=[_rounded(p)
+                                                for p in coverage.high_quality_shares])
+        return {prefix + name: value for name, value in numbers.items()}
+
+    def evaluate(self, iteration):
+        """Evaluate now (once per iteration); return the numbers for the summary."""
         if self.last is not None and self.last[0] == iteration:
             return self.last[1]
         seconds = time.time() - self.start
         result, row = {}, [""] * len(self.columns)
         if self.has_modes:
-            coverage = mode_coverage(self.gan.generate(self.samples).numpy(),
-                                     self.centers, self.std)
-            result = dict(modes_captured=coverage.modes_captured,
-                          num_modes=coverage.num_modes,
-                          high_quality_percent=round(100 * coverage.high_quality_fraction, 1),
-                          reverse_kl=round(coverage.reverse_kl, 4),
-                          high_quality_reverse_kl=_rounded(coverage.high_quality_reverse_kl),
-                          shares=[round(float(p), 4) for p in coverage.shares],
-                          high_quality_shares=[_rounded(p)
-                                               for p in coverage.high_quality_shares])
-            row = ([result[name] for name in self.COLUMNS + self.MIXTURE_COLUMNS]
-                   + result["shares"] + result["high_quality_shares"])
-            row = ["" if value is None else value for value in row]
+            result = self.coverage(self.gan.generate(self.samples).numpy())
+            if self.gan.averaged_generator is not None:
+                result.update(self.coverage(
+                    self.gan.generate(self.samples, averaged=True).numpy(), "ema_"))
+            flat = dict(result, **{f"share_{k}": p for k, p in enumerate(result["shares"])},
+                        **{f"high_quality_share_{k}": p
+                           for k, p in enumerate(result["high_quality_shares"])})
+            row = ["" if flat[name] is None else flat[name] for name in self.columns]
         with open(self.path, "a", newline="") as f:
             csv.writer(f).writerow([iteration, f"{seconds:.1f}"] + row)
         modes = (f"  modes {result['modes_captured']}/{result['num_modes']}"
                  f"  high quality {result['high_quality_percent']}%"
                  f"  reverse KL {result['reverse_kl']}" if result else "")
+        if "ema_modes_captured" in result:
+            modes += (f"  (EMA: {result['ema_modes_captured']}/{result['num_modes']}, "
+                      f"{result['ema_high_quality_percent']}%)")
         print(progress_line(iteration, seconds, self.last_logs, modes), flush=True)
         self.last = (iteration, result)
         return result
@@ -153,39 +168,6 @@ class ToyEvaluation(IterationCallback):
 def _rounded(value):
     """`value` to 4 places, or None (null in JSON, empty in CSV) when it is NaN."""
     return None if np.isnan(value) else round(float(value), 4)
-
-
-class SampleGrids(IterationCallback):
-    """Every `every` generator iterations: an 8 x 8 grid of samples from fixed noise.
-
-    Written as `<directory>/<iteration>.png` and as a TensorBoard image (when a
-    default summary writer is set), with a printed progress line.
-    """
-
-    def __init__(self, latent, every, directory, start_iteration=0):
-        super().__init__(start_iteration)
-        self.latent, self.every, self.directory = latent, every, directory
-        self.last_logs = {}
-        self.start = time.time()
-        os.makedirs(directory, exist_ok=True)
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.last_logs = logs or {}
-        iteration = self.iteration(batch)
-        if iteration % self.every == 0:
-            self.write(self.model, iteration)
-            print(progress_line(iteration, time.time() - self.start, self.last_logs),
-                  flush=True)
-
-    def write(self, model, iteration):
-        """Write the grid for `iteration`; return its path."""
-        from evaluation.plots import save_image_grid
-
-        images = model.generator(self.latent, training=False).numpy()
-        path = os.path.join(self.directory, f"{iteration:06d}.png")
-        save_image_grid(path, images)
-        tf.summary.image("samples", (images[:16] + 1.0) / 2.0, step=iteration, max_outputs=16)
-        return path
 
 
 class ToySamples(IterationCallback):

@@ -37,7 +37,7 @@ def build(generator, discriminator):
     f = flags.FLAGS
     return GAN(generator, discriminator, generator_loss=f.generator_loss,
                discriminator_steps=f.n_critic, latent_distribution=f.latent_distribution,
-               seed=f.seed)
+               seed=f.seed, ema_decay=f.ema_decay)
 
 
 COMMAND = Command("gan", build, PRESETS, image_preset="dcgan")

@@ -82,6 +82,15 @@ flags.DEFINE_bool("deterministic", False,
                   "TensorFlow op determinism: with --seed, the same run twice gives the "
                   "same numbers, and an interrupted and resumed run ends where an "
                   "unbroken one does.")
+flags.DEFINE_float("ema_decay", None,
+                   "Keep an exponential moving average of the generator's weights with "
+                   "this decay (Yazici et al. 2019 use 0.999), beside the generator: "
+                   "toy evaluations report it as ema_*, and it is saved as "
+                   "generator_ema.keras. Default: none.")
+flags.DEFINE_integer("dot_steps", 0,
+                     "Toy data: also evaluate the final samples refined by "
+                     "discriminator optimal transport (Tanaka 2019) with this many steps "
+                     "(100 in his 2-D demo), reported as refined_*; 0: no refinement.")
 flags.DEFINE_integer("checkpoint_every", 1000,
                      "Save a checkpoint every this many generator iterations.")
 # Toy data
@@ -221,6 +230,8 @@ def check_flags():
     for name in POSITIVE_FLAGS:
         if not FLAGS[name].value > 0:
             raise UsageError(f"--{name} must be positive, got {FLAGS[name].value}")
+    if FLAGS.dot_steps < 0:
+        raise UsageError(f"--dot_steps must be 0 or more, got {FLAGS.dot_steps}")
     for name in ("critic_learning_rate", "image_size", "cpu_devices"):
         if FLAGS[name].value is not None and not FLAGS[name].value > 0:
             raise UsageError(f"--{name} must be positive, got {FLAGS[name].value}")
@@ -488,18 +499,29 @@ def train(command):
               f"checkpoint: {manager.latest_checkpoint or 'none'}", file=sys.stderr)
         sys.exit(3)
     model.generator.save(os.path.join(output_dir, "generator.keras"))
+    # The critic too: train_loops.sample refines samples with it (--dot_steps).
+    model.critic.save(os.path.join(output_dir, "critic.keras"))
+    if model.averaged_generator is not None:
+        model.averaged_generator.save(os.path.join(output_dir, "generator_ema.keras"))
     if scratch is not None:
         import shutil
 
         shutil.rmtree(scratch, ignore_errors=True)
         return
-    print(json.dumps(summary, indent=2))
+    print(summary_text(summary))
     if interrupted:
         sys.exit(130)
 
 
+def summary_text(summary):
+    """The summary as JSON, one key per line (a list, like the per-mode shares, on its line)."""
+    lines = [f"  {json.dumps(key)}: {json.dumps(value)}" for key, value in summary.items()]
+    return "{\n" + ",\n".join(lines) + "\n}"
+
+
 RUN_FILES = ("flags.txt", "metrics.csv", "evaluation.csv", "image_metrics.csv",
-             "samples.png", "summary.json", "generator.keras")
+             "samples.png", "summary.json", "generator.keras", "critic.keras",
+             "generator_ema.keras")
 RUN_FOLDERS = ("checkpoints", "tensorboard", "samples")
 
 

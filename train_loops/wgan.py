@@ -35,7 +35,7 @@ def build(generator, critic):
     f = flags.FLAGS
     return WGAN(generator, critic, clip_value=f.clip_value, n_critic=f.n_critic,
                 authors_schedule=f.authors_schedule,
-                latent_distribution=f.latent_distribution, seed=f.seed)
+                latent_distribution=f.latent_distribution, seed=f.seed, ema_decay=f.ema_decay)
 
 
 COMMAND = Command("wgan", build, PRESETS, image_preset="wgan")
