@@ -123,6 +123,21 @@ class FigureRun:
         os.replace(temporary, path)  # a part on disk is always a whole one
         return part
 
+    def run_dir(self, algorithm, key, flag_values):
+        """The parts folder of `train`'s run: named by its flags and its preset's values.
+
+        The preset's values count as settings too: a run made under an
+        earlier version of its preset is not reused.
+        """
+        from train_loops import runner
+
+        command = importlib.import_module(f"train_loops.{algorithm}").COMMAND
+        preset = flag_values.get("preset") or (
+            "toy" if flag_values.get("dataset", runner.FLAGS["dataset"].default)
+            in runner.TOY_DATASETS else command.image_preset)
+        return os.path.join(self.parts_dir, f"{key}-" + fingerprint(
+            [algorithm, flag_values, command.presets.get(preset)]))
+
     def train(self, algorithm, key, **flag_values):
         """Train with `python -m train_loops.<algorithm>` (in this process) into the parts folder.
 
@@ -139,13 +154,7 @@ class FigureRun:
 
         command = importlib.import_module(f"train_loops.{algorithm}").COMMAND
         flag_values = dict(flag_values, seed=flag_values.get("seed", self.seed))
-        # The preset's values count as settings too: a run made under an
-        # earlier version of its preset is not reused.
-        preset = flag_values.get("preset") or (
-            "toy" if flag_values.get("dataset", runner.FLAGS["dataset"].default)
-            in runner.TOY_DATASETS else command.image_preset)
-        run_dir = os.path.join(self.parts_dir, f"{key}-" + fingerprint(
-            [algorithm, flag_values, command.presets.get(preset)]))
+        run_dir = self.run_dir(algorithm, key, flag_values)
         summary_path = os.path.join(run_dir, "summary.json")
         if os.path.exists(summary_path):
             with open(summary_path) as f:

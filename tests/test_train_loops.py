@@ -367,6 +367,13 @@ class IterationsPerStepTest(tf.test.TestCase):
         }
         outcomes["resumed"] = run("wgan_gp", *cls.ARGS, "--resume",
                                   f"--output_dir={dirs['resumed']}")
+        # Killed after its last checkpoint, before its summary: resuming has
+        # nothing to train and writes the outputs only.
+        with open(os.path.join(dirs["resumed"], "evaluation.csv")) as f:
+            outcomes["evaluations_before"] = f.read()
+        os.remove(os.path.join(dirs["resumed"], "summary.json"))
+        outcomes["ended"] = run("wgan_gp", *cls.ARGS, "--resume",
+                                f"--output_dir={dirs['resumed']}")
         return dirs, outcomes
 
     @classmethod
@@ -382,6 +389,18 @@ class IterationsPerStepTest(tf.test.TestCase):
         self.assertEqual(refused.returncode, 2, msg=refused.stderr)
         self.assertIn("must divide the iteration the run resumes from (7)",
                       program_lines(refused.stderr)[-1])
+
+    def test_resuming_a_finished_run_keeps_its_last_evaluation(self):
+        self.assertEqual(self.outcomes["ended"].returncode, 0, msg=self.outcomes["ended"].stderr)
+        path = os.path.join(self.dirs["resumed"], "evaluation.csv")
+        with open(path) as f:
+            self.assertEqual(f.read(), self.outcomes["evaluations_before"])
+        header, rows = read_csv(path)
+        summary = read_json(os.path.join(self.dirs["resumed"], "summary.json"))
+        self.assertEqual(summary["resumed_from"], 20)
+        self.assertEqual(summary["modes_captured"], int(rows[-1][header.index("modes_captured")]))
+        self.assertEqual(summary["shares"],
+                         [float(rows[-1][header.index(f"share_{k}")]) for k in range(8)])
 
     def test_every_iteration_is_logged_with_the_same_numbers(self):
         header, one = read_csv(os.path.join(self.dirs["one"], "metrics.csv"))

@@ -112,9 +112,30 @@ class ToyEvaluation(IterationCallback):
         self.start = time.time()
         if start_iteration > 0 and os.path.exists(path):
             truncate_csv(path, start_iteration)
+            # The run stopped after evaluating its checkpoint's iteration (a
+            # run that ends where it resumes writes only its outputs): that
+            # row stands, and is not drawn again.
+            with open(path, newline="") as f:
+                rows = list(csv.DictReader(f))
+            if rows and self.has_modes and int(rows[-1]["iteration"]) == start_iteration:
+                self.last = (start_iteration, self.read_row(rows[-1]))
         else:
             with open(path, "w", newline="") as f:
                 csv.writer(f).writerow(["iteration", "seconds"] + columns)
+
+    def read_row(self, row):
+        """The numbers of an evaluation.csv row (a dict), as `evaluate` returns them."""
+        def number(name, kind=float):
+            return None if row[name] == "" else kind(row[name])
+
+        modes = range(len(self.centers))
+        result = {name: number(name) for name in self.columns if "share_" not in name}
+        for name in ("modes_captured", "ema_modes_captured"):
+            if name in result:
+                result[name] = int(result[name])
+        return dict(result, num_modes=len(self.centers),
+                    shares=[number(f"share_{k}") for k in modes],
+                    high_quality_shares=[number(f"high_quality_share_{k}") for k in modes])
 
     def on_train_batch_end(self, batch, logs=None):
         self.last_logs = logs or {}
