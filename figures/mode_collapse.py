@@ -164,7 +164,9 @@ def compute(run):
 
 
 def snapshot_rows(data, run):
-    """The indices of the snapshot iterations among the ring's evaluations."""
+    """The indices of the snapshot iterations among the ring's evaluations ([] with no ring rows)."""
+    if not run.ring_rows:
+        return []
     return [list(data["iterations_ring"]).index(i) for i in run.snapshots]
 
 
@@ -244,7 +246,7 @@ def plot(data, run):
     grid = fig.add_gridspec(len(rows) + 2, columns)
     centers = data["centers_ring"]
     index = snapshot_rows(data, run)
-    iterations = data["iterations_ring"]
+    iterations = data.get("iterations_ring", np.zeros(0))
     for r, row in enumerate(rows):
         title = RING_ROWS[row][2]
         shares = data[f"shares_{row}"][0]  # run.seed's
