@@ -328,6 +328,20 @@ class WganGpRunTest(_ShortRun, tf.test.TestCase):
     ALGORITHM = "wgan_gp"
     METRICS = ("d_loss", "g_loss", "wasserstein", "gradient_penalty", "grad_norm")
 
+    def test_sample_refines_with_the_saved_critic(self):
+        generator, critic = self.path("generator.keras"), self.path("critic.keras")
+        output = self.path("refined.png")
+        done = run("sample", f"--generator={generator}", f"--critic={critic}",
+                   "--dot_steps=5", "--num_samples=50", f"--output={output}")
+        self.assertEqual(done.returncode, 0, msg=done.stderr)
+        self.assertIn("refined by 5 transport steps", done.stdout)
+        with open(output, "rb") as f:
+            self.assertEqual(f.read(8), PNG_SIGNATURE)
+        refused = run("sample", f"--generator={generator}", "--dot_steps=5")
+        self.assertEqual(refused.returncode, 2, msg=refused.stderr)
+        self.assertEqual(len(program_lines(refused.stderr)), 1, msg=refused.stderr)
+        self.assertIn("--dot_steps needs --critic", refused.stderr)
+
     def test_d_loss_is_penalty_minus_wasserstein(self):
         _, _, values = self.metrics()
         d_loss, penalty, wasserstein = (values[name] for name in
