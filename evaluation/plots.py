@@ -84,3 +84,30 @@ def save_points(path, points, extent=GRID_EXTENT):
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def save_toy_history(path, snapshots, real, title=None, extent=GRID_EXTENT, panels=6):
+    """Write a row of scatter plots of a run's fixed-noise samples over training as a PNG.
+
+    snapshots: [(iteration, points [N, 2])] in order; at most `panels` of them
+    are drawn, evenly spaced and always with the last. A generator that
+    hops from mode to mode (Metz et al. 2017, Figure 1) shows it here.
+    """
+    chosen = np.unique(np.linspace(0, len(snapshots) - 1, min(panels, len(snapshots)))
+                       .round().astype(int))
+    fig, axes = plt.subplots(1, len(chosen), figsize=(2.6 * len(chosen), 2.9), squeeze=False)
+    for ax, index in zip(axes[0], chosen):
+        iteration, points = snapshots[index]
+        ax.scatter(real[:, 0], real[:, 1], s=2, c="tab:orange", alpha=0.3)
+        ax.scatter(points[:, 0], points[:, 1], s=2, c="tab:green", alpha=0.5)
+        ax.set_xlim(-extent, extent)
+        ax.set_ylim(-extent, extent)
+        ax.set_aspect("equal")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(f"iteration {iteration}", fontsize=9)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

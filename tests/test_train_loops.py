@@ -28,9 +28,9 @@ RUN_TIMEOUT = 300  # seconds; far beyond what any run here needs, so nothing can
 
 # A short run: 20 generator iterations of 3 x 16-unit MLPs, evaluated twice.
 SHORT = ["--iterations=20", "--eval_every=10", "--hidden_units=16", "--batch_size=32",
-         "--eval_samples=200"]
+         "--eval_samples=200", "--sample_every=10"]
 OUTPUTS = {"flags.txt", "metrics.csv", "evaluation.csv", "summary.json", "samples.png",
-           "generator.keras"}
+           "samples_history.png", "generator.keras", "critic.keras"}
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 # TensorFlow 2.21's C++ libraries log through absl before anyone calls
@@ -288,6 +288,17 @@ class _ShortRun:
         with Image.open(self.path("samples.png")) as image:
             image.verify()  # raises on a truncated or corrupt file
             self.assertEqual(image.format, "PNG")
+
+    def test_snapshots_are_the_generator_on_fixed_noise(self):
+        import keras
+
+        first, last = (np.load(self.path(f"samples/{i:06d}.npz")) for i in (10, 20))
+        self.assertAllEqual(first["latent"], last["latent"])
+        self.assertEqual(last["samples"].shape, (1000, 2))
+        generator = keras.saving.load_model(self.path("generator.keras"))
+        self.assertAllClose(generator(last["latent"], training=False), last["samples"],
+                            rtol=1e-5, atol=1e-6)
+        self.assertNotAllClose(first["samples"], last["samples"])
 
     def test_generator_keras_loads_and_generates_2d_points(self):
         import keras

@@ -13,8 +13,9 @@ writes into --output_dir:
   summary.json     the final numbers (also printed)
   generator.keras  the trained generator
 and, for toy data, evaluation.csv (mode coverage every --eval_every
-iterations), samples.png (samples over the critic's value surface) and
-samples/<iteration>.npz and .png (fixed-noise points every --sample_every);
+iterations), samples.png (samples over the critic's value surface),
+samples/<iteration>.npz and .png (fixed-noise points every --sample_every)
+and samples_history.png (those snapshots side by side);
 for image data, samples/<iteration>.png, fixed-noise grids every
 --sample_every.
 
@@ -520,7 +521,8 @@ def summary_text(summary):
 
 
 RUN_FILES = ("flags.txt", "metrics.csv", "evaluation.csv", "image_metrics.csv",
-             "samples.png", "summary.json", "generator.keras", "critic.keras",
+             "samples.png", "samples_history.png", "summary.json", "generator.keras",
+             "critic.keras",
              "generator_ema.keras")
 RUN_FOLDERS = ("checkpoints", "tensorboard", "samples")
 

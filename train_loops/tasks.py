@@ -107,15 +107,31 @@ class ToyTask:
         fake = model.generate(self.flags.eval_samples).numpy()
         if self.flags.dot_steps and self.evaluation.has_modes and iterations:
             final.update(self.refined_coverage(model, fake))
+        title = f"{self.algorithm}, {self.flags.dataset}, {iterations} generator iterations"
         save_toy_figure(os.path.join(output_dir, "samples.png"), model.critic, real, fake,
-                        title=f"{self.algorithm}, {self.flags.dataset}, "
-                              f"{iterations} generator iterations")
+                        title=title)
+        self.save_history(output_dir, real[:self.SNAPSHOT_SAMPLES], title)
         # The true distance between the samples, to set beside the critic's
         # estimate (exact optimal transport; 1000 points keep it under a second).
         n = min(len(real), self.W1_SAMPLES)
         final["wasserstein1_estimate"] = round(wasserstein1_estimate(real[:n], fake[:n]), 4)
         return final
 
+
+    @staticmethod
+    def save_history(output_dir, real, title):
+        """samples_history.png: the run's fixed-noise snapshots (samples/*.npz) side by side."""
+        import glob
+
+        import numpy as np
+
+        from evaluation.plots import save_toy_history
+
+        paths = sorted(glob.glob(os.path.join(output_dir, "samples", "*.npz")))
+        if len(paths) >= 2:
+            snapshots = [(int(os.path.basename(p)[:-4]), np.load(p)["samples"]) for p in paths]
+            save_toy_history(os.path.join(output_dir, "samples_history.png"), snapshots, real,
+                             f"{title}: fixed-noise samples (green) over training")
 
     def refined_coverage(self, model, samples):
         """Coverage of `samples` after discriminator optimal transport (Tanaka 2019), as refined_*."""
