@@ -258,6 +258,7 @@ class AdversarialModel(keras.Model):
         for average, weight in zip(self.averaged_generator.weights, self.generator.weights):
             distribute.update(average, lambda a, w=weight: beta * a + (1.0 - beta) * tf.cast(
                 w, a.dtype))
+
     @staticmethod
     def loss_scale(optimizer):
         """The current float16 loss scale of `optimizer`, or None when it does not scale."""

@@ -191,6 +191,39 @@ def _rounded(value):
     return None if np.isnan(value) else round(float(value), 4)
 
 
+class SampleGrids(IterationCallback):
+    """Every `every` generator iterations: an 8 x 8 grid of samples from fixed noise.
+
+    Written as `<directory>/<iteration>.png` and as a TensorBoard image (when a
+    default summary writer is set), with a printed progress line.
+    """
+
+    def __init__(self, latent, every, directory, start_iteration=0):
+        super().__init__(start_iteration)
+        self.latent, self.every, self.directory = latent, every, directory
+        self.last_logs = {}
+        self.start = time.time()
+        os.makedirs(directory, exist_ok=True)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.last_logs = logs or {}
+        iteration = self.iteration(batch)
+        if iteration % self.every == 0:
+            self.write(self.model, iteration)
+            print(progress_line(iteration, time.time() - self.start, self.last_logs),
+                  flush=True)
+
+    def write(self, model, iteration):
+        """Write the grid for `iteration`; return its path."""
+        from evaluation.plots import save_image_grid
+
+        images = model.generator(self.latent, training=False).numpy()
+        path = os.path.join(self.directory, f"{iteration:06d}.png")
+        save_image_grid(path, images)
+        tf.summary.image("samples", (images[:16] + 1.0) / 2.0, step=iteration, max_outputs=16)
+        return path
+
+
 class ToySamples(IterationCallback):
     """Every `every` generator iterations: the points the generator makes of fixed noise.
 
