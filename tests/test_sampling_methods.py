@@ -55,6 +55,18 @@ class GeneratorAverageTest(tf.test.TestCase):
         for without, with_average in zip(*runs):
             self.assertAllClose(without, with_average, rtol=1e-6, atol=1e-7)
 
+    def test_the_average_agrees_eager_xla_and_three_iterations_per_step(self):
+        averages = []
+        for compiled in (dict(run_eagerly=True), dict(jit_compile=True),
+                         dict(jit_compile=True, iterations_per_step=3)):
+            model = build(0.9, **compiled)
+            model.fit(model.critic_batches(toy_batches("8gaussians", 32)),
+                      steps_per_epoch=6 // model.iterations_per_step, epochs=1, verbose=0)
+            averages.append(np.concatenate([w.ravel() for w in
+                                            weights(model.averaged_generator)]))
+        for other in averages[1:]:
+            self.assertAllClose(averages[0], other, rtol=1e-5, atol=1e-6)
+
     def test_the_average_is_in_the_checkpoint(self):
         model = build(0.5)
         model.fit(model.critic_batches(toy_batches("8gaussians", 32)), steps_per_epoch=2,
