@@ -40,7 +40,7 @@ SHORT = ["--dataset=8gaussians", "--iterations=4", "--hidden_units=16", "--batch
          "--seed=0"]
 EXTRA = {"wgan_gp": [], "wgan": [f"--clip_value={CLIP_VALUE}"]}
 OUTPUTS = {"flags.txt", "metrics.csv", "evaluation.csv", "summary.json", "samples.png",
-           "generator.keras", "checkpoints", "tensorboard"}
+           "generator.keras", "critic.keras", "checkpoints", "tensorboard"}
 WRITING_TO = re.compile(r"writing to (.+)/$", re.MULTILINE)
 
 _root = None

@@ -237,7 +237,6 @@ class ToySamples(IterationCallback):
         super().__init__(start_iteration)
         self.latent, self.real, self.every = latent, real, every
         self.directory, self.title = directory, title
-        os.makedirs(directory, exist_ok=True)
 
     def on_train_batch_end(self, batch, logs=None):
         if self.iteration(batch) % self.every == 0:
@@ -248,6 +247,7 @@ class ToySamples(IterationCallback):
         from evaluation.plots import save_toy_figure
 
         samples = tf.cast(model.generator(self.latent, training=False), tf.float32).numpy()
+        os.makedirs(self.directory, exist_ok=True)  # not before the first snapshot
         path = os.path.join(self.directory, f"{iteration:06d}")
         np.savez(path + ".partial.npz", samples=samples, latent=np.asarray(self.latent))
         os.replace(path + ".partial.npz", path + ".npz")
