@@ -6,7 +6,7 @@ import signal
 
 import tensorflow as tf
 
-from train_loops.callbacks import StopOnInterrupt, truncate_csv
+from train_loops.callbacks import StopOnInterrupt, ToyEvaluation, truncate_csv
 
 
 class _Model:
@@ -40,3 +40,42 @@ class TruncateCsvTest(tf.test.TestCase):
         with open(path, newline="") as f:
             self.assertEqual([row[0] for row in csv.reader(f)],
                              ["iteration", "1", "2", "3", "4"])
+
+
+class ToyEvaluationResumeTest(tf.test.TestCase):
+    """Resuming keeps the scheduled evaluations and drops an interrupted run's final one."""
+
+    class _Gan:
+        averaged_generator = None
+
+    def write_log(self, iterations):
+        """An evaluation.csv with rows at `iterations`, as a run on 8gaussians writes it."""
+        path = os.path.join(self.get_temp_dir(), "evaluation.csv")
+        if os.path.exists(path):
+            os.remove(path)
+        evaluation = ToyEvaluation(self._Gan(), "8gaussians", 10, 100, path)
+        shares = [0.125] * 8
+        with open(path, "a", newline="") as f:
+            for i in iterations:
+                csv.writer(f).writerow([i, 1.0, 8, 50.0, 0.0, 0.0] + shares + shares)
+        return path, evaluation.columns
+
+    def rows(self, path):
+        with open(path, newline="") as f:
+            return [int(row["iteration"]) for row in csv.DictReader(f)]
+
+    def test_an_interrupted_runs_final_evaluation_is_dropped(self):
+        # Stopped by Ctrl-C at 27: the checkpoint is at 27, and so is the last row.
+        path, _ = self.write_log([10, 20, 27])
+        resumed = ToyEvaluation(self._Gan(), "8gaussians", 10, 100, path, start_iteration=27)
+        self.assertEqual(self.rows(path), [10, 20])
+        self.assertIsNone(resumed.last)
+
+    def test_the_scheduled_evaluation_at_the_checkpoint_stands(self):
+        path, _ = self.write_log([10, 20, 30])
+        resumed = ToyEvaluation(self._Gan(), "8gaussians", 10, 100, path, start_iteration=20)
+        self.assertEqual(self.rows(path), [10, 20])
+        # Not drawn again: the row's numbers are the evaluation of iteration 20.
+        self.assertEqual(resumed.evaluate(20)["modes_captured"], 8)
+        self.assertEqual(resumed.evaluate(20)["shares"], [0.125] * 8)
+        self.assertEqual(self.rows(path), [10, 20])

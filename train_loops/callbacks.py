@@ -111,10 +111,14 @@ class ToyEvaluation(IterationCallback):
         self.last_logs, self.last = {}, None
         self.start = time.time()
         if start_iteration > 0 and os.path.exists(path):
-            truncate_csv(path, start_iteration)
-            # The run stopped after evaluating its checkpoint's iteration (a
-            # run that ends where it resumes writes only its outputs): that
-            # row stands, and is not drawn again.
+            # A row at the checkpoint's own iteration is one of two kinds. At
+            # an evaluation iteration it is the scheduled evaluation, which an
+            # unbroken run has too: it stands, and is not drawn again (a run
+            # that resumes where it ended writes only its outputs). Elsewhere
+            # it is the final evaluation of an interrupted run, which an
+            # unbroken run does not have: it goes.
+            scheduled = start_iteration % every == 0
+            truncate_csv(path, start_iteration if scheduled else start_iteration - 1)
             with open(path, newline="") as f:
                 rows = list(csv.DictReader(f))
             if rows and self.has_modes and int(rows[-1]["iteration"]) == start_iteration:
