@@ -32,7 +32,11 @@ iterations (Metz et al.'s length, snapshots every 5,000), 5 seeds:
     networks, the preset's lambda, Adam(1e-4, 0.5, 0.9), 5 critic updates;
   - WGAN-GP with the WGAN-GP authors' toy recipe on the same ring:
     `python -m train_loops.wgan_gp --dataset=8gaussians_metz
-    --hidden_units=512` (3 x 512 ReLU MLPs, z 2-d, batch 256, lambda 0.1).
+    --hidden_units=512` (3 x 512 ReLU MLPs, z 2-d, batch 256, lambda 0.1);
+  - the control, the GAN toy preset with the same networks on the same ring:
+    `python -m train_loops.gan --dataset=8gaussians_metz --hidden_units=512`
+    (non-saturating loss, Adam(1e-4, 0.5, 0.9), k = 1): does capacity alone,
+    without the Wasserstein objective, prevent the collapse?
 Each row shows run.seed's fixed-noise samples at the snapshots, coloured by
 nearest mode, and the share of samples nearest to each mode over training.
 
@@ -59,10 +63,14 @@ RING_ROWS = {
     "wgan_gp": ("wgan_gp", dict(preset="metz"), "WGAN-GP, Metz's networks"),
     "wgan_gp_authors": ("wgan_gp", dict(preset="toy", dataset="8gaussians_metz"),
                         "WGAN-GP, authors' toy MLPs"),
+    # The control: the same networks with the GAN objective.
+    "gan_authors": ("gan", dict(preset="toy", dataset="8gaussians_metz"),
+                    "GAN, authors' toy MLPs"),
 }
+AUTHORS_ROWS = ("wgan_gp_authors", "gan_authors")
 GRID_TITLES = {"gan": "GAN", "wgan": "WGAN (clipping)", "wgan_gp": "WGAN-GP"}
 COLORS = {"gan": "tab:red", "wgan": "tab:blue", "wgan_gp": "tab:green",
-          "wgan_gp_authors": "tab:olive"}
+          "wgan_gp_authors": "tab:olive", "gan_authors": "tab:pink"}
 RING, GRID = "8gaussians_metz", "25gaussians"
 
 FULL = dict(
@@ -103,7 +111,7 @@ def train(run, row_or_algorithm, seed, grid=False):
     algorithm, preset_flags, _ = RING_ROWS[row_or_algorithm]
     flags = dict(shared, **preset_flags, iterations=run.ring_iterations,
                  sample_every=run.snapshots[0], checkpoint_every=run.snapshots[0])
-    if row_or_algorithm == "wgan_gp_authors":
+    if row_or_algorithm in AUTHORS_ROWS:
         flags["hidden_units"] = run.authors_hidden_units
     return run.train(algorithm, f"ring-{row_or_algorithm}-seed{seed}", **flags)
 
