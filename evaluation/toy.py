@@ -66,6 +66,19 @@ def reverse_kl_to_uniform(shares):
     return float(np.sum(positive * np.log(len(p) * positive)))
 
 
+def nearest_centers(samples, centers):
+    """(index [N] of each sample's nearest centre, its Euclidean distance [N]).
+
+    A NaN sample gets index 0 and distance NaN.
+    """
+    samples = np.asarray(samples, dtype=np.float64)
+    centers = np.asarray(centers, dtype=np.float64)
+    # One pass per centre keeps memory at N*K rather than N*K*D.
+    sq_dist = np.stack([np.sum((samples - c) ** 2, axis=1) for c in centers], axis=1)
+    nearest = np.argmin(sq_dist, axis=1)
+    return nearest, np.sqrt(sq_dist[np.arange(len(samples)), nearest])
+
+
 def mode_coverage(samples, centers, std, threshold=3.0) -> ModeCoverage:
     """Mode coverage of ``samples`` [N, D] w.r.t. mixture ``centers`` [K, D].
 
@@ -91,10 +104,7 @@ def mode_coverage(samples, centers, std, threshold=3.0) -> ModeCoverage:
     if not (np.isfinite(threshold) and threshold > 0):
         raise ValueError(f"threshold must be a positive finite number, got {threshold}.")
 
-    # One pass per centre keeps memory at N*K rather than N*K*D.
-    sq_dist = np.stack([np.sum((samples - c) ** 2, axis=1) for c in centers], axis=1)
-    nearest = np.argmin(sq_dist, axis=1)
-    dist_to_nearest = np.sqrt(sq_dist[np.arange(len(samples)), nearest])
+    nearest, dist_to_nearest = nearest_centers(samples, centers)
     high_quality = dist_to_nearest <= threshold * std
 
     counts = np.bincount(nearest[high_quality], minlength=len(centers))

@@ -233,8 +233,9 @@ def _scatter(ax, samples, centers, extent, title):
     """Samples coloured by their nearest centre on the ring (grey on the grid), centres as x."""
     colors = "tab:gray"
     if len(centers) == len(MODE_COLORS):
-        nearest = np.argmin(((samples[:, None, :] - centers[None]) ** 2).sum(-1), axis=1)
-        colors = np.array(MODE_COLORS)[nearest]
+        from evaluation.toy import nearest_centers
+
+        colors = np.array(MODE_COLORS)[nearest_centers(samples, centers)[0]]
     ax.scatter(samples[:, 0], samples[:, 1], s=1.5, c=colors, alpha=0.5, rasterized=True)
     ax.scatter(centers[:, 0], centers[:, 1], s=14, c="black", marker="x", linewidths=0.8)
     ax.set_xlim(-extent, extent)
