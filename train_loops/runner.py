@@ -40,7 +40,8 @@ TOY_PRESETS = ("toy", "metz")
 
 # Metz et al. 2017 ("Unrolled GANs", Appendix A, Figure 1): their ring, their
 # networks (see models.networks.metz_generator / metz_critic), batch 512, 25k
-# iterations with snapshots every 5k. Each command's metz preset is this over
+# iterations (their Figure 1 shows every 5k: --sample_every=5000). Each
+# command's metz preset is this over
 # its own toy recipe: the same data and networks, each algorithm its optimizer.
 METZ = dict(dataset="8gaussians_metz", toy_networks="metz", latent_dim=256, batch_size=512,
             iterations=25000, checkpoint_every=5000, eval_every=500)
