@@ -15,7 +15,6 @@ step = iteration. The real images' features are computed once, at the first
 evaluation, and cached.
 """
 
-import csv
 import os
 import time
 from typing import Callable, Optional, Sequence
@@ -24,6 +23,7 @@ import keras
 import numpy as np
 
 from evaluation.features import METRICS, check_metrics, metric_columns, metrics_from_outputs
+from train_loops import files
 
 
 class ImageMetricsCallback(keras.callbacks.Callback):
@@ -84,12 +84,14 @@ class ImageMetricsCallback(keras.callbacks.Callback):
         self._real_features = np.asarray(real, np.float32) if real.ndim == 2 else None
         self.start = time.time()
         self.last = None  # (iteration, results) of the latest evaluation
-        if not (self.start_iteration > 0 and os.path.exists(csv_path)):
+        if self.start_iteration > 0 and os.path.exists(csv_path):
+            # Rows after the checkpoint the run resumes from are evaluated again.
+            files.drop_rows_after(csv_path, self.start_iteration)
+        else:
             directory = os.path.dirname(csv_path)
             if directory:
                 os.makedirs(directory, exist_ok=True)
-            with open(csv_path, "w", newline="") as f:
-                csv.writer(f).writerow(["iteration", "seconds", "eval_seconds"] + self.columns)
+            files.rewrite_rows(csv_path, [["iteration", "seconds", "eval_seconds"] + self.columns])
 
     @property
     def real_features(self) -> np.ndarray:
@@ -131,9 +133,8 @@ class ImageMetricsCallback(keras.callbacks.Callback):
                                        metrics=self.metrics, **self.metric_kwargs)
         now = time.time()
         seconds, eval_seconds = now - self.start, now - began
-        with open(self.csv_path, "a", newline="") as f:
-            csv.writer(f).writerow([iteration, f"{seconds:.1f}", f"{eval_seconds:.1f}"]
-                                   + [f"{results[c]:.6g}" for c in self.columns])
+        files.append_rows(self.csv_path, [[iteration, f"{seconds:.1f}", f"{eval_seconds:.1f}"]
+                                          + [f"{results[c]:.6g}" for c in self.columns]])
         if self.summary_writer is not None:
             import tensorflow as tf  # pylint: disable=import-outside-toplevel
 

@@ -21,7 +21,6 @@ the tfds "train" split and reports accuracy on the "test" split;
 ``save_classifier`` writes ``<path>.keras`` and a JSON record beside it.
 """
 
-import json
 import os
 from typing import Optional
 
@@ -192,9 +191,10 @@ def save_classifier(model: keras.Model, path: str, record: dict) -> str:
     directory = os.path.dirname(path)
     if directory:
         os.makedirs(directory, exist_ok=True)
-    model.save(path)
+    from train_loops import files
+
+    with files.replacing(path) as temporary:
+        model.save(temporary)
     json_path = record_path(path)
-    with open(json_path, "w") as f:
-        json.dump(record, f, indent=2)
-        f.write("\n")
+    files.write_json(json_path, record)
     return json_path

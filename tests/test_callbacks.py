@@ -6,7 +6,7 @@ import signal
 
 import tensorflow as tf
 
-from train_loops.callbacks import StopOnInterrupt, ToyEvaluation, truncate_csv
+from train_loops.callbacks import StopOnInterrupt, ToyEvaluation
 
 
 class _Model:
@@ -28,18 +28,6 @@ class StopOnInterruptTest(tf.test.TestCase):
             self.assertTrue(callback.model.stop_training)
             callback.on_train_end()
             self.assertIs(signal.getsignal(number), before)  # handlers given back
-
-
-class TruncateCsvTest(tf.test.TestCase):
-
-    def test_keeps_the_header_and_rows_up_to_the_iteration(self):
-        path = os.path.join(self.get_temp_dir(), "metrics.csv")
-        with open(path, "w", newline="") as f:
-            csv.writer(f).writerows([["iteration", "loss"]] + [[i, i / 10] for i in range(1, 8)])
-        self.assertEqual(truncate_csv(path, 4), ["iteration", "loss"])
-        with open(path, newline="") as f:
-            self.assertEqual([row[0] for row in csv.reader(f)],
-                             ["iteration", "1", "2", "3", "4"])
 
 
 class ToyEvaluationResumeTest(tf.test.TestCase):

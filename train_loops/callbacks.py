@@ -4,7 +4,6 @@ Keras counts batches from 0 in every `fit`; a resumed run starts at generator
 iteration `start_iteration`, so iteration = start_iteration + batch + 1.
 """
 
-import csv
 import os
 import signal
 import time
@@ -12,6 +11,8 @@ import time
 import keras
 import numpy as np
 import tensorflow as tf
+
+from train_loops import files
 
 
 class IterationCallback(keras.callbacks.Callback):
@@ -28,6 +29,7 @@ class IterationCallback(keras.callbacks.Callback):
 class StepLogger(IterationCallback):
     """Writes every generator iteration's metrics (what train_step returned) to CSV.
 
+    A row is on disk as soon as its iteration ends, whole (`files.append_rows`).
     A resumed run appends to the file of the run it continues.
     """
 
@@ -36,45 +38,27 @@ class StepLogger(IterationCallback):
         self.path = path
 
     def on_train_begin(self, logs=None):
-        resuming = self.start_iteration > 0 and os.path.exists(self.path)
-        if resuming:
-            header = truncate_csv(self.path, self.start_iteration)
-        self.file = open(self.path, "a" if resuming else "w", newline="")
-        self.writer = csv.writer(self.file)
-        self.keys = header[2:] if resuming else None
+        self.keys = None
+        if self.start_iteration > 0 and os.path.exists(self.path):
+            self.keys = files.drop_rows_after(self.path, self.start_iteration)[2:] or None
+        elif os.path.exists(self.path):
+            os.remove(self.path)  # a new run's log starts empty
         self.start = time.time()
 
     def on_train_batch_end(self, batch, logs=None):
+        rows = []
         if self.keys is None:
             self.keys = sorted(logs)
-            self.writer.writerow(["iteration", "seconds"] + self.keys)
-        self.writer.writerow([self.iteration(batch),
-                              f"{time.time() - self.start:.3f}"]
-                             + [f"{float(logs[k]):.6g}" for k in self.keys])
-        self.file.flush()  # an interrupted run keeps every row
-
-    def on_train_end(self, logs=None):
-        self.file.close()
+            rows.append(["iteration", "seconds"] + self.keys)
+        rows.append([self.iteration(batch), f"{time.time() - self.start:.3f}"]
+                    + [f"{float(logs[k]):.6g}" for k in self.keys])
+        files.append_rows(self.path, rows)
 
 
 def progress_line(iteration, seconds, logs, extra=""):
     """One printed line of progress: the iteration, the time and every metric."""
     metrics = "  ".join(f"{k} {float(v):.4g}" for k, v in sorted(logs.items()))
     return f"iteration {iteration}  {seconds:.0f}s  {metrics}{extra}"
-
-
-def truncate_csv(path, last_iteration):
-    """Drop the rows after `last_iteration` (logged after the checkpoint a run resumes from).
-
-    Returns the header.
-    """
-    with open(path, newline="") as f:
-        table = list(csv.reader(f))
-    header = table[0] if table else []
-    kept = [row for row in table[1:] if int(row[0]) <= last_iteration]
-    with open(path, "w", newline="") as f:
-        csv.writer(f).writerows([header] + kept)
-    return header
 
 
 class ToyEvaluation(IterationCallback):
@@ -118,14 +102,13 @@ class ToyEvaluation(IterationCallback):
             # it is the final evaluation of an interrupted run, which an
             # unbroken run does not have: it goes.
             scheduled = start_iteration % every == 0
-            truncate_csv(path, start_iteration if scheduled else start_iteration - 1)
-            with open(path, newline="") as f:
-                rows = list(csv.DictReader(f))
+            files.drop_rows_after(path, start_iteration if scheduled else start_iteration - 1)
+            header, *table = files.read_rows(path)
+            rows = [dict(zip(header, row)) for row in table]
             if rows and self.has_modes and int(rows[-1]["iteration"]) == start_iteration:
                 self.last = (start_iteration, self.read_row(rows[-1]))
         else:
-            with open(path, "w", newline="") as f:
-                csv.writer(f).writerow(["iteration", "seconds"] + columns)
+            files.rewrite_rows(path, [["iteration", "seconds"] + columns])
 
     def read_row(self, row):
         """The numbers of an evaluation.csv row (a dict), as `evaluate` returns them."""
@@ -177,8 +160,7 @@ class ToyEvaluation(IterationCallback):
                         **{f"high_quality_share_{k}": p
                            for k, p in enumerate(result["high_quality_shares"])})
             row = ["" if flat[name] is None else flat[name] for name in self.columns]
-        with open(self.path, "a", newline="") as f:
-            csv.writer(f).writerow([iteration, f"{seconds:.1f}"] + row)
+        files.append_rows(self.path, [[iteration, f"{seconds:.1f}"] + row])
         modes = (f"  modes {result['modes_captured']}/{result['num_modes']}"
                  f"  high quality {result['high_quality_percent']}%"
                  f"  reverse KL {result['reverse_kl']}" if result else "")
@@ -223,7 +205,8 @@ class SampleGrids(IterationCallback):
 
         images = model.generator(self.latent, training=False).numpy()
         path = os.path.join(self.directory, f"{iteration:06d}.png")
-        save_image_grid(path, images)
+        with files.replacing(path) as temporary:
+            save_image_grid(temporary, images)
         tf.summary.image("samples", (images[:16] + 1.0) / 2.0, step=iteration, max_outputs=16)
         return path
 
@@ -253,10 +236,11 @@ class ToySamples(IterationCallback):
         samples = tf.cast(model.generator(self.latent, training=False), tf.float32).numpy()
         os.makedirs(self.directory, exist_ok=True)  # not before the first snapshot
         path = os.path.join(self.directory, f"{iteration:06d}")
-        np.savez(path + ".partial.npz", samples=samples, latent=np.asarray(self.latent))
-        os.replace(path + ".partial.npz", path + ".npz")
-        save_toy_figure(path + ".png", model.critic, self.real, samples,
-                        title=f"{self.title}, {iteration} generator iterations")
+        with files.replacing(path + ".npz") as temporary:
+            np.savez(temporary, samples=samples, latent=np.asarray(self.latent))
+        with files.replacing(path + ".png") as temporary:
+            save_toy_figure(temporary, model.critic, self.real, samples,
+                            title=f"{self.title}, {iteration} generator iterations")
         return path + ".npz"
 
 
@@ -299,7 +283,11 @@ class Checkpoints(IterationCallback):
     """Saves `manager`'s checkpoint every `every` generator iterations, if it is sound.
 
     Nothing is saved once `guard` has seen a non-finite metric, nor while any
-    weight is non-finite, so the latest checkpoint is always a good one.
+    weight is non-finite, so the latest checkpoint is always a good one. A
+    save that fails (a full disk, a file-size limit) raises a
+    `files.WriteError` and leaves the checkpoints before it as they were:
+    TensorFlow writes a checkpoint aside and names it in the `checkpoint`
+    index file only once it is complete.
     """
 
     def __init__(self, manager, every, guard, start_iteration=0):
@@ -312,7 +300,14 @@ class Checkpoints(IterationCallback):
 
     def save(self, iteration):
         if self.guard.failure is None and all_finite(self.model.variables):
-            self.manager.save(checkpoint_number=iteration)
+            try:
+                self.manager.save(checkpoint_number=iteration)
+            except (tf.errors.OpError, OSError) as error:
+                import shutil
+
+                prefix = os.path.join(self.manager.directory, f"ckpt-{iteration}")
+                shutil.rmtree(prefix + "_temp", ignore_errors=True)  # TF's unfinished files
+                raise files.WriteError(prefix, files.reason_of(error)) from None
 
 
 class PerIteration(keras.callbacks.Callback):

@@ -5,6 +5,8 @@ The runner asks a task for these and stays the same for both kinds of data.
 
 import os
 
+from train_loops import files
+
 # --- networks ------------------------------------------------------------------
 
 ARCHITECTURES = ("dcgan", "dcgan_no_bn", "mlp", "wgan_gp_mnist", "resnet")
@@ -108,8 +110,8 @@ class ToyTask:
         if self.flags.dot_steps and self.evaluation.has_modes and iterations:
             final.update(self.refined_coverage(model, fake))
         title = f"{self.algorithm}, {self.flags.dataset}, {iterations} generator iterations"
-        save_toy_figure(os.path.join(output_dir, "samples.png"), model.critic, real, fake,
-                        title=title)
+        with files.replacing(os.path.join(output_dir, "samples.png")) as temporary:
+            save_toy_figure(temporary, model.critic, real, fake, title=title)
         self.save_history(output_dir, real[:self.SNAPSHOT_SAMPLES], title)
         # The true distance between the samples, to set beside the critic's
         # estimate (exact optimal transport; 1000 points keep it under a second).
@@ -130,8 +132,9 @@ class ToyTask:
         paths = sorted(glob.glob(os.path.join(output_dir, "samples", "*.npz")))
         if len(paths) >= 2:
             snapshots = [(int(os.path.basename(p)[:-4]), np.load(p)["samples"]) for p in paths]
-            save_toy_history(os.path.join(output_dir, "samples_history.png"), snapshots, real,
-                             f"{title}: fixed-noise samples (green) over training")
+            with files.replacing(os.path.join(output_dir, "samples_history.png")) as temporary:
+                save_toy_history(temporary, snapshots, real,
+                                 f"{title}: fixed-noise samples (green) over training")
 
     def refined_coverage(self, model, samples):
         """Coverage of `samples` after discriminator optimal transport (Tanaka 2019), as refined_*."""
