@@ -65,7 +65,7 @@ def main(argv=None):
             record = common.run_figure(module, args.output_dir, args.quick, args.seed,
                                        args.set, command=f"python -m figures.{name}"
                                        + (" --quick" if args.quick else ""))
-        except common.UsageError as error:
+        except (common.UsageError, common.files.WriteError) as error:
             common.fail(f"python -m figures.{name}", error)
         results[name] = dict(seconds=round(time.time() - start, 1), claims=record["claims"],
                              png=record["files"]["png"])

@@ -18,12 +18,15 @@ picks up where it stopped when run again with the same settings.
 """
 
 import argparse
+import glob
 import hashlib
 import importlib
 import json
 import os
 import sys
 import time
+
+from train_loops import files
 
 DEFAULT_OUTPUT_DIR = os.path.join("runs", "figures")
 
@@ -118,9 +121,8 @@ class FigureRun:
         self.parts["computed"] += 1
         part = {k: np.asarray(v) for k, v in compute_part().items()}
         os.makedirs(self.parts_dir, exist_ok=True)
-        temporary = path + ".partial.npz"
-        np.savez(temporary, **part)
-        os.replace(temporary, path)  # a part on disk is always a whole one
+        with files.replacing(path) as temporary:  # a part on disk is always a whole one
+            np.savez(temporary, **part)
         return part
 
     def run_dir(self, algorithm, key, flag_values):
@@ -164,7 +166,8 @@ class FigureRun:
                 self.parts["reused"] += 1
                 return run_dir
         self.parts["computed"] += 1
-        resume = os.path.isdir(os.path.join(run_dir, "checkpoints"))
+        # A run killed before its first checkpoint was complete starts again.
+        resume = bool(glob.glob(os.path.join(run_dir, "checkpoints", "ckpt-*.index")))
         argv = [f"--{k}={v}" for k, v in flag_values.items()]
         argv += [f"--output_dir={run_dir}", "--resume" if resume else "--overwrite"]
         self.log(f"training {algorithm} {' '.join(argv)}")
@@ -195,7 +198,8 @@ class FigureRun:
             path = os.path.join(self.parts_dir, f"classifier-{dataset}.keras")
             if not os.path.exists(path):
                 os.makedirs(self.parts_dir, exist_ok=True)
-                classifier.build_classifier(feature_dim=8, width=4).save(path)
+                with files.replacing(path) as temporary:
+                    classifier.build_classifier(feature_dim=8, width=4).save(temporary)
             return path
         path = os.path.join("classifiers", f"{dataset}.keras")
         if not os.path.exists(path):
@@ -269,24 +273,30 @@ def run_figure(module, output_dir=DEFAULT_OUTPUT_DIR, quick=False, seed=0, overr
     settings = settings_for(module, quick, overrides)
     if seed < 0:
         raise UsageError(f"--seed must be non-negative, got {seed}")
+    from train_loops import cli
+
+    try:
+        cli.writable_folder(output_dir, "output_dir")
+    except cli.UsageError as error:
+        raise UsageError(error) from None
     os.makedirs(output_dir, exist_ok=True)
     run = FigureRun(name, settings, seed, quick, output_dir)
     start = time.time()
     data = {k: np.asarray(v) for k, v in module.compute(run).items()}
     seconds = time.time() - start
     paths = {kind: os.path.join(output_dir, f"{name}.{kind}") for kind in ("png", "npz", "json")}
-    np.savez(paths["npz"], **data)
+    with files.replacing(paths["npz"]) as temporary:
+        np.savez(temporary, **data)
     figure = module.plot(data, run)
-    figure.savefig(paths["png"], dpi=100, bbox_inches="tight")
+    with files.replacing(paths["png"]) as temporary:
+        figure.savefig(temporary, dpi=100, bbox_inches="tight")
     plt.close(figure)
     claims = {k: bool(v) for k, v in module.claims(data, run).items()}
     record = dict(figure=name, command=command, quick=quick, seed=seed, settings=settings,
                   compute_seconds=round(seconds, 1), parts=run.parts, claims=claims, files=paths)
     if hasattr(module, "numbers"):
         record["numbers"] = module.numbers(data, run)
-    with open(paths["json"], "w") as f:
-        json.dump(record, f, indent=2, default=str)
-        f.write("\n")
+    files.write_json(paths["json"], record, default=str)
     return record
 
 
@@ -305,8 +315,13 @@ def argument_parser(name, description):
 
 
 def fail(program, error):
+    """One line on stderr; exit 2 for bad input, 4 for a file that cannot be written.
+
+    After a WriteError (a full disk) the finished parts stay: run the figure
+    again once there is room.
+    """
     print(f"{program}: error: {error}", file=sys.stderr)
-    sys.exit(2)
+    sys.exit(4 if isinstance(error, files.WriteError) else 2)
 
 
 def main(module_name, argv=None):
@@ -318,7 +333,7 @@ def main(module_name, argv=None):
     command = " ".join([f"python -m figures.{name}"] + list(sys.argv[1:] if argv is None else argv))
     try:
         record = run_figure(module, args.output_dir, args.quick, args.seed, args.set, command)
-    except UsageError as error:
+    except (UsageError, files.WriteError) as error:
         fail(parser.prog, error)
     print(json.dumps({k: record[k] for k in ("figure", "compute_seconds", "claims", "files")},
                      indent=2))

@@ -243,7 +243,7 @@ class ResumeTest(tf.test.TestCase):
                                          critic_optimizer=model.critic_optimizer)
         manager = tf.train.CheckpointManager(
             checkpoint, os.path.join(output_dir, "checkpoints"), max_to_keep=2)
-        self.assertEqual(runner.restore(checkpoint, manager, model), 10)
+        self.assertEqual(runner.restore(checkpoint, manager, model, wgan_gp.COMMAND.program), 10)
         self.assertEqual(int(model.critic_optimizer.iterations), 50)
         names = saved.get_variable_to_shape_map()
         optimizer_slots = [n for n in names if n.startswith("critic_optimizer/_variables")]

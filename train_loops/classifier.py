@@ -19,6 +19,7 @@ import time
 
 from absl import flags, logging
 
+from train_loops import cli
 from train_loops.cli import UsageError, run
 
 FLAGS = flags.FLAGS
@@ -100,6 +101,10 @@ def main(argv):
     # Bad flags answer before TensorFlow loads (data.images imports it).
     check_arguments(FLAGS.dataset, FLAGS.output, FLAGS.epochs, FLAGS.batch_size,
                     FLAGS.learning_rate, FLAGS.seed)
+    cli.writable_file(FLAGS.output or os.path.join("classifiers", f"{FLAGS.dataset}.keras"),
+                      "output")
+    if FLAGS.data_dir:
+        cli.readable_folder(FLAGS.data_dir, "data_dir")
     manual_dir = FLAGS.manual_dir
     if manual_dir is None:
         from data.images import default_manual_dir  # pylint: disable=import-outside-toplevel

@@ -1,5 +1,11 @@
-"""What every command shares: bad input is one line on stderr and exit status 2."""
+"""What every command shares: bad input is one line on stderr and exit status 2.
 
+A file that cannot be written once work has begun (`files.WriteError`: a full
+disk, a file-size limit) is one line too, with exit status 4.
+"""
+
+import contextlib
+import os
 import sys
 
 from absl import app, flags
@@ -17,9 +23,79 @@ def parse_flags(argv):
     return rest
 
 
+WRITE_ERROR_STATUS = 4
+
+
 def fail(program, error):
     print(f"{program}: error: {error} (see --helpshort)", file=sys.stderr)
     sys.exit(2)
+
+
+def writable_folder(path, flag, label=None):
+    """UsageError unless the folder `path` exists or can be made, and takes new files.
+
+    `label` names what is checked in the message (default: --flag=path).
+
+    Checked by doing it: the missing folders are made and a file is created
+    in the deepest, then all of it is removed again, so the check leaves
+    nothing behind (whether or not it passes).
+    """
+    path = os.path.abspath(path)
+    label = label or f"--{flag}={path}"
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise UsageError(f"{label} is a file, not a folder")
+    missing = []
+    parent = path
+    while not os.path.exists(parent):
+        missing.append(parent)
+        parent = os.path.dirname(parent)
+    made = []
+    try:
+        for folder in reversed(missing):
+            os.mkdir(folder)
+            made.append(folder)
+        probe = os.path.join(path, f".write-test-{os.getpid()}")
+        with open(probe, "w"):
+            pass
+        os.remove(probe)
+    except OSError as error:
+        raise UsageError(f"{label} cannot be written ({error.strerror or error})") from None
+    finally:
+        for folder in reversed(made):
+            with contextlib.suppress(OSError):
+                os.rmdir(folder)
+
+
+def readable_file(path, flag):
+    """UsageError unless `path` is a file this process can read."""
+    if not os.path.isfile(path):
+        raise UsageError(f"--{flag}={path}: no such file")
+    try:
+        with open(path, "rb") as f:
+            f.read(1)
+    except OSError as error:
+        raise UsageError(f"--{flag}={path} cannot be read ({error.strerror or error})") from None
+
+
+def readable_folder(path, flag):
+    """UsageError unless the folder `path` can be listed (or, when missing, made)."""
+    if not os.path.exists(path):
+        writable_folder(path, flag)
+        return
+    if not os.path.isdir(path):
+        raise UsageError(f"--{flag}={path} is a file, not a folder")
+    try:
+        os.listdir(path)
+    except OSError as error:
+        raise UsageError(f"--{flag}={path} cannot be read ({error.strerror or error})") from None
+
+
+def writable_file(path, flag):
+    """UsageError unless the file `path` can be written: its folder takes new files."""
+    if os.path.isdir(path):
+        raise UsageError(f"--{flag}={path} is a folder, not a file")
+    folder = os.path.dirname(os.path.abspath(path))
+    writable_folder(folder, flag, label=f"--{flag}={path}: its folder {folder}")
 
 
 def run(program, main, parse=parse_flags):
@@ -32,9 +108,14 @@ def run(program, main, parse=parse_flags):
             fail(program, error)
 
     def checked_main(argv):
+        from train_loops.files import WriteError
+
         try:
             main(argv)
         except UsageError as error:
             fail(program, error)
+        except WriteError as error:
+            print(f"{program}: error: {error}", file=sys.stderr)
+            sys.exit(WRITE_ERROR_STATUS)
 
     app.run(checked_main, flags_parser=parser)

@@ -21,6 +21,7 @@ import time
 
 from absl import flags, logging
 
+from train_loops import cli, files
 from train_loops.cli import UsageError, run
 
 FLAGS = flags.FLAGS
@@ -78,9 +79,15 @@ def check_arguments(generator, dataset, classifier, inception_weights, metrics, 
     if unknown or not metrics:
         raise UsageError(f"--metrics must be a non-empty subset of fid,kid,is, got "
                          f"{','.join(metrics)}")
+    # A missing --inception_weights gets its own message: where to find them.
     for name, path in (("generator", generator), ("classifier", classifier)):
-        if path is not None and not os.path.isfile(path):
-            raise UsageError(f"--{name}: no such file {path}")
+        if path is not None:
+            cli.readable_file(path, name)
+
+
+def output_path(generator, output):
+    """--output, or the generator's path with _metrics.json for .keras."""
+    return output or os.path.splitext(generator)[0] + "_metrics.json"
 
 
 def sample_generator(generator, num_samples, latent_distribution="normal", batch_size=500,
@@ -183,13 +190,11 @@ def evaluate(generator, dataset, classifier=None, inception_weights=None,
         results[extractor.name] = {k: round(v, 6) for k, v in values.items()}
     results["seconds"] = round(time.time() - start, 1)
 
-    output = output or os.path.splitext(generator)[0] + "_metrics.json"
+    output = output_path(generator, output)
     directory = os.path.dirname(output)
     if directory:
         os.makedirs(directory, exist_ok=True)
-    with open(output, "w") as f:
-        json.dump(results, f, indent=2)
-        f.write("\n")
+    files.write_json(output, results)
     print(json.dumps(results, indent=2))
     return results
 
@@ -201,6 +206,9 @@ def main(argv):
     check_arguments(FLAGS.generator, FLAGS.dataset, FLAGS.classifier,
                     FLAGS.inception_weights, FLAGS.metrics, FLAGS.num_samples,
                     FLAGS.batch_size, FLAGS.seed)
+    cli.writable_file(output_path(FLAGS.generator, FLAGS.output), "output")
+    if FLAGS.data_dir:
+        cli.readable_folder(FLAGS.data_dir, "data_dir")
     manual_dir = FLAGS.manual_dir
     if manual_dir is None:
         from data.images import default_manual_dir  # pylint: disable=import-outside-toplevel

@@ -21,12 +21,16 @@ for image data, samples/<iteration>.png, fixed-noise grids every
 
 Ctrl-C stops training after the current step (--iterations_per_step iterations)
 and still writes all of it;
---resume continues from the latest checkpoint.
+--resume continues from the newest intact checkpoint. Every file is written
+so that a crash leaves no torn one (train_loops/files.py); a file that cannot
+be written (a full disk) stops the run in one line with exit status 4, and
+docs/reliability.md says what is guaranteed and what is not.
 """
 
 import json
 import math
 import os
+import re
 import sys
 import time
 
@@ -75,7 +79,7 @@ flags.DEFINE_enum("latent_distribution", "normal", ["normal", "uniform"],
 flags.DEFINE_integer("seed", 0, "Seeds the data, the weights and every random draw.")
 flags.DEFINE_string("output_dir", None,
                     "Where the run's files go (default: runs/<algorithm>-<dataset>).")
-flags.DEFINE_bool("resume", False, "Continue the run in --output_dir from its latest "
+flags.DEFINE_bool("resume", False, "Continue the run in --output_dir from its newest intact "
                   "checkpoint, up to --iterations generator iterations in all.")
 flags.DEFINE_bool("overwrite", False,
                   "Replace the run already in --output_dir (without it, such a run is "
@@ -83,7 +87,8 @@ flags.DEFINE_bool("overwrite", False,
 flags.DEFINE_bool("deterministic", False,
                   "TensorFlow op determinism: with --seed, the same run twice gives the "
                   "same numbers, and an interrupted and resumed run ends where an "
-                  "unbroken one does.")
+                  "unbroken one does. Keras runs no XLA under it (--jit_compile=auto "
+                  "is then off).")
 flags.DEFINE_float("ema_decay", None,
                    "Keep an exponential moving average of the generator's weights with "
                    "this decay (Yazici et al. 2019 use 0.999), beside the generator: "
@@ -95,6 +100,9 @@ flags.DEFINE_integer("dot_steps", 0,
                      "(100 in his 2-D demo), reported as refined_*; 0: no refinement.")
 flags.DEFINE_integer("checkpoint_every", 1000,
                      "Save a checkpoint every this many generator iterations.")
+flags.DEFINE_integer("keep_checkpoints", 3,
+                     "Keep the newest this many checkpoints: --resume skips a damaged "
+                     "newest one (saying which and why) for the newest intact one.")
 # Toy data
 flags.DEFINE_enum("toy_networks", "wgan_gp", ["wgan_gp", "metz"],
                   "Toy data: wgan_gp, the WGAN-GP authors' MLPs (3 ReLU layers of "
@@ -173,7 +181,7 @@ flags.DEFINE_string("iterations_per_step", "auto",
                     "images, whose steps are long." % AUTO_ITERATIONS_PER_STEP)
 
 POSITIVE_FLAGS = ("iterations", "batch_size", "n_critic", "learning_rate", "latent_dim",
-                  "checkpoint_every", "hidden_units", "eval_every", "eval_samples", "dim",
+                  "checkpoint_every", "keep_checkpoints", "hidden_units", "eval_every", "eval_samples", "dim",
                   "sample_every")
 
 
@@ -240,6 +248,9 @@ def check_flags():
     for name in ("beta_1", "beta_2"):
         if not 0 <= FLAGS[name].value < 1:
             raise UsageError(f"--{name} must be in [0, 1), got {FLAGS[name].value}")
+    if FLAGS.deterministic and FLAGS.jit_compile == "true":
+        raise UsageError("--jit_compile=true does not work with --deterministic (Keras "
+                         "turns XLA off under TensorFlow's op determinism)")
     if FLAGS.cpu_devices is not None and FLAGS.strategy != "mirrored":
         raise UsageError("--cpu_devices is for --strategy=mirrored")
     if FLAGS.strategy != "default":
@@ -363,8 +374,11 @@ def build_model(command, task, strategy=None):
             model = command.build_model(*task.networks(command.bn_free_critic))
         except ValueError as error:  # the builders' and the model's own argument checks
             raise UsageError(error) from None
+        # Keras runs no XLA under op determinism (not every op has a
+        # deterministic XLA kernel), and warns when asked to: do not ask.
         jit_compile = (FLAGS.jit_compile == "true" if FLAGS.jit_compile != "auto"
-                       else FLAGS.dataset in TOY_DATASETS and strategy is None)
+                       else FLAGS.dataset in TOY_DATASETS and strategy is None
+                       and not FLAGS.deterministic)
         model.compile(make_optimizer(FLAGS.learning_rate),
                       make_optimizer(FLAGS.critic_learning_rate or FLAGS.learning_rate,
                                      FLAGS.n_critic),
@@ -387,13 +401,57 @@ def is_chief(strategy):
         and "chief" not in resolver.cluster_spec().as_dict())
 
 
+def check_paths(command):
+    """UsageError (one line, exit 2) for a path the run could not use, before any work starts."""
+    from train_loops import cli
+
+    cli.writable_folder(default_output_dir(command), "output_dir")
+    if FLAGS.data_dir:
+        cli.readable_folder(FLAGS.data_dir, "data_dir")
+    if FLAGS.manual_dir:
+        if not os.path.isdir(FLAGS.manual_dir):
+            raise UsageError(f"--manual_dir={FLAGS.manual_dir}: no such folder")
+        cli.readable_folder(FLAGS.manual_dir, "manual_dir")
+    if FLAGS.classifier:
+        cli.readable_file(FLAGS.classifier, "classifier")
+
+
+def default_output_dir(command):
+    """--output_dir, or runs/<algorithm>-<dataset> when it is not given."""
+    return FLAGS.output_dir or os.path.join(
+        "runs", f"{command.algorithm}-{FLAGS.dataset.replace('/', '_')}")
+
+
 def train(command):
+    """Train as the flags say and write the run's files (see the module docstring).
+
+    A file that cannot be written (a full disk, a file-size limit) stops the
+    run with a WriteError naming it and the last good checkpoint, which
+    `cli.run` reports in one line with exit status 4; --resume continues
+    from that checkpoint once there is room.
+    """
+    from train_loops.files import WriteError
+
+    try:
+        fit_and_write(command)
+    except WriteError as error:
+        import tensorflow as tf
+
+        latest = tf.train.latest_checkpoint(
+            os.path.join(default_output_dir(command), "checkpoints"))
+        raise WriteError(error.path, f"{error.reason}; the last good checkpoint is "
+                                     f"{latest or 'none'} (--resume continues from it)") from None
+
+
+def fit_and_write(command):
     check_flags()
+    check_paths(command)
     # Imported here so that --help and bad flags answer without loading TensorFlow.
     import tensorflow as tf
 
     from data.images import DatasetUnavailableError
     from train_loops import callbacks as cb
+    from train_loops import files
     from train_loops.tasks import make_task
 
     strategy = make_strategy()  # first: it sets up devices and collectives
@@ -401,8 +459,7 @@ def train(command):
         tf.config.experimental.enable_op_determinism()
     task = make_task(FLAGS, command.algorithm)
     model = build_model(command, task, strategy)
-    output_dir = FLAGS.output_dir or os.path.join(
-        "runs", f"{command.algorithm}-{FLAGS.dataset.replace('/', '_')}")
+    output_dir = default_output_dir(command)
     scratch = None
     if not is_chief(strategy):
         # Every worker runs every step, callback and checkpoint (they take part
@@ -421,8 +478,9 @@ def train(command):
                                      generator_optimizer=model.generator_optimizer,
                                      critic_optimizer=model.critic_optimizer)
     manager = tf.train.CheckpointManager(checkpoint, os.path.join(output_dir, "checkpoints"),
-                                         max_to_keep=2)
-    start_iteration = restore(checkpoint, manager, model) if FLAGS.resume else 0
+                                         max_to_keep=FLAGS.keep_checkpoints)
+    start_iteration = (restore(checkpoint, manager, model, command.program) if FLAGS.resume
+                       else 0)
     if start_iteration % model.iterations_per_step:
         # Resuming a run saved at an iteration between two steps' ends.
         if FLAGS.iterations_per_step != "auto":
@@ -493,18 +551,19 @@ def train(command):
         summary.update(strategy=FLAGS.strategy, replicas=strategy.num_replicas_in_sync)
     if guard.failure is not None:
         summary["failure"] = guard.failure
-    with open(os.path.join(output_dir, "summary.json"), "w") as f:
-        json.dump(summary, f, indent=2)
+    files.write_json(os.path.join(output_dir, "summary.json"), summary)
     if guard.failure is not None:
         # The weights are not saved; the latest checkpoint is the last good state.
         print(f"{command.program}: error: {guard.failure}; training stopped. Last good "
               f"checkpoint: {manager.latest_checkpoint or 'none'}", file=sys.stderr)
         sys.exit(3)
-    model.generator.save(os.path.join(output_dir, "generator.keras"))
     # The critic too: train_loops.sample refines samples with it (--dot_steps).
-    model.critic.save(os.path.join(output_dir, "critic.keras"))
-    if model.averaged_generator is not None:
-        model.averaged_generator.save(os.path.join(output_dir, "generator_ema.keras"))
+    networks = dict(generator=model.generator, critic=model.critic,
+                    generator_ema=model.averaged_generator)
+    for name, network in networks.items():
+        if network is not None:
+            with files.replacing(os.path.join(output_dir, f"{name}.keras")) as temporary:
+                network.save(temporary)
     if scratch is not None:
         import shutil
 
@@ -551,17 +610,65 @@ def remove_run(output_dir):
         shutil.rmtree(os.path.join(output_dir, name), ignore_errors=True)
 
 
-def restore(checkpoint, manager, model):
-    """Restore the latest checkpoint; return the generator iteration it was saved at."""
-    if manager.latest_checkpoint is None:
-        raise UsageError(f"--resume: no checkpoint in {manager.directory}")
+def checkpoint_paths(manager):
+    """The run's checkpoints, newest first.
+
+    Those the `checkpoint` index file names; when it names none (it is
+    missing or garbled), every ckpt-<iteration>.index in the folder.
+    """
+    if manager.checkpoints:
+        return list(reversed(manager.checkpoints))
+    pattern = re.compile(r"^ckpt-(\d+)\.index$")
+    found = [(int(match.group(1)), os.path.join(manager.directory, name[:-len(".index")]))
+             for name in sorted(os.listdir(manager.directory)) if (match := pattern.match(name))]
+    return [path for _, path in sorted(found, reverse=True)]
+
+
+def damage(path):
+    """Why the checkpoint `path` cannot be read, or None when every tensor in it reads back.
+
+    TensorFlow checks each tensor's CRC32C as it reads it, so this finds
+    truncated and garbled files as well as missing ones, before anything is
+    restored into the model.
+    """
+    import tensorflow as tf
+
     try:
-        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        reader = tf.train.load_checkpoint(path)
+        for name in reader.get_variable_to_shape_map():
+            reader.get_tensor(name)
     except Exception as error:  # noqa: BLE001 -- a damaged file fails in many ways
-        first_line = (str(error).splitlines() or [""])[0]
-        raise UsageError(f"--resume: {manager.latest_checkpoint} is unreadable or does not "
-                         f"match this model ({type(error).__name__}: {first_line})") from None
-    return int(model.generator_optimizer.iterations.numpy())
+        return f"{type(error).__name__}: {(str(error).splitlines() or [''])[0]}"
+    return None
+
+
+def restore(checkpoint, manager, model, program):
+    """Restore the newest intact checkpoint; return the generator iteration it was saved at.
+
+    Each damaged newer one is skipped with a one-line warning (which file,
+    why). UsageError when none is intact, or when they belong to another model.
+    """
+    if not os.path.isdir(manager.directory) or not checkpoint_paths(manager):
+        raise UsageError(f"--resume: no checkpoint in {manager.directory}")
+    damaged = []
+    for path in checkpoint_paths(manager):
+        problem = damage(path)
+        if problem is not None:
+            damaged.append((path, problem))
+            continue
+        try:
+            checkpoint.restore(path).assert_existing_objects_matched()
+        except Exception as error:  # noqa: BLE001 -- TF raises several kinds
+            first_line = (str(error).splitlines() or [""])[0]
+            raise UsageError(f"--resume: {path} does not match this model "
+                             f"({type(error).__name__}: {first_line})") from None
+        for skipped, problem in damaged:
+            print(f"{program}: warning: checkpoint {skipped} is unreadable ({problem}); "
+                  f"resuming from {os.path.basename(path)}", file=sys.stderr, flush=True)
+        return int(model.generator_optimizer.iterations.numpy())
+    names = ", ".join(os.path.basename(path) for path, _ in damaged)
+    raise UsageError(f"--resume: no intact checkpoint in {manager.directory} ({names} "
+                     f"unreadable; the newest: {damaged[0][1]})")
 
 
 def write_flags(path, entry_module):
@@ -571,5 +678,6 @@ def write_flags(path, entry_module):
              if FLAGS.find_module_defining_flag(name) in modules
              and name not in ("resume", "overwrite")
              and FLAGS[name].value is not None]  # an unset flag serialises to ""
-    with open(path, "w") as f:
-        f.write("\n".join(lines) + "\n")
+    from train_loops import files
+
+    files.write_text(path, "\n".join(lines) + "\n")

@@ -12,10 +12,10 @@ run's critic:
       --critic=runs/wgan_gp-8gaussians/critic.keras --dot_steps=100 --output=refined.png
 """
 
-import os
 
 from absl import flags
 
+from train_loops import cli, files
 from train_loops.cli import UsageError, run
 
 FLAGS = flags.FLAGS
@@ -42,15 +42,18 @@ def load(path, what):
 
 def main(argv):
     del argv
-    if not FLAGS.generator or not os.path.isfile(FLAGS.generator):
-        raise UsageError(f"--generator must name a saved .keras generator, got {FLAGS.generator!r}")
+    if not FLAGS.generator:
+        raise UsageError("--generator must name a saved .keras generator")
+    cli.readable_file(FLAGS.generator, "generator")
     if FLAGS.num_samples < 1:
         raise UsageError(f"--num_samples must be positive, got {FLAGS.num_samples}")
     if FLAGS.dot_steps < 0:
         raise UsageError(f"--dot_steps must be 0 or more, got {FLAGS.dot_steps}")
-    if FLAGS.dot_steps and not (FLAGS.critic and os.path.isfile(FLAGS.critic)):
-        raise UsageError(f"--dot_steps needs --critic, the run's saved critic.keras, got "
-                         f"{FLAGS.critic!r}")
+    if FLAGS.dot_steps and not FLAGS.critic:
+        raise UsageError("--dot_steps needs --critic, the run's saved critic.keras")
+    if FLAGS.critic:
+        cli.readable_file(FLAGS.critic, "critic")
+    cli.writable_file(FLAGS.output, "output")
     import keras
 
     from evaluation import plots
@@ -66,10 +69,11 @@ def main(argv):
         lipschitz = transport.effective_lipschitz(critic, samples, seed=FLAGS.seed)
         samples = transport.transport(critic, samples, lipschitz, FLAGS.dot_steps).numpy()
         how = f", refined by {FLAGS.dot_steps} transport steps (K_eff {lipschitz:.3g})"
-    if samples.ndim == 4:
-        plots.save_image_grid(FLAGS.output, samples)
-    else:
-        plots.save_points(FLAGS.output, samples)
+    with files.replacing(FLAGS.output) as temporary:
+        if samples.ndim == 4:
+            plots.save_image_grid(temporary, samples)
+        else:
+            plots.save_points(temporary, samples)
     print(f"wrote {FLAGS.num_samples} samples{how} to {FLAGS.output}")
 
 
