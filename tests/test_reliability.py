@@ -7,6 +7,7 @@ import csv
 import os
 import signal
 import subprocess
+import sys
 import time
 
 import numpy as np
@@ -189,3 +190,273 @@ class TrainingBadInputTest(tf.test.TestCase):
             "cifar10", "--manual_dir")
         self.assert_one_line_exit_2(run("gan", "--preset=wgan_gp"), "--preset")
         self.assertFalse(os.path.exists(output_dir))
+
+
+def checkpoint_file(output_dir, iteration, kind="data-00000-of-00001"):
+    return os.path.join(output_dir, "checkpoints", f"ckpt-{iteration}.{kind}")
+
+
+def has_checkpoint(output_dir):
+    folder = os.path.join(output_dir, "checkpoints")
+    return os.path.isdir(folder) and any(name.endswith(".index") for name in os.listdir(folder))
+
+
+class DamagedCheckpointTest(tf.test.TestCase):
+
+    def test_damaged_newest_checkpoints_are_skipped_for_the_newest_intact_one(self):
+        args = ["--checkpoint_every=20", "--deterministic", *TINY]
+        unbroken = os.path.join(self.get_temp_dir(), "unbroken")
+        self.assertEqual(run("wgan_gp", "--iterations=80", *args,
+                             f"--output_dir={unbroken}").returncode, 0)
+        damaged = os.path.join(self.get_temp_dir(), "damaged")
+        self.assertEqual(run("wgan_gp", "--iterations=40", *args,
+                             f"--output_dir={damaged}").returncode, 0)
+
+        def resume(iterations, resumed_from, damaged_iteration, reason):
+            result = run("wgan_gp", f"--iterations={iterations}", *args, "--resume",
+                         f"--output_dir={damaged}")
+            self.assertEqual(result.returncode, 0, result.stderr)
+            lines = program_lines(result.stderr)
+            self.assertLen(lines, 1, result.stderr)
+            self.assertRegex(lines[0], rf"warning: checkpoint \S+ckpt-{damaged_iteration} is "
+                                       rf"unreadable \(.*{reason}.*\); resuming from "
+                                       rf"ckpt-{resumed_from}$")
+            summary = read_json(os.path.join(damaged, "summary.json"))
+            self.assertEqual((summary["resumed_from"], summary["iterations"]),
+                             (resumed_from, iterations))
+
+        # Truncated: the newest data file cut short.
+        with open(checkpoint_file(damaged, 40), "r+b") as f:
+            f.truncate(100)
+        resume(60, 20, 40, "Read less bytes")
+        # Garbled: bytes flipped in place (TensorFlow's per-tensor CRC32C finds them).
+        path = checkpoint_file(damaged, 60)
+        data = bytearray(open(path, "rb").read())
+        for i in np.random.default_rng(0).integers(0, len(data), 20):
+            data[i] ^= 0xFF
+        with open(path, "wb") as f:
+            f.write(bytes(data))
+        resume(80, 40, 60, "Checksum does not match")
+        # The resumed run is the unbroken one, row for row.
+        self.assertEqual(metric_rows(unbroken), metric_rows(damaged))
+        # None intact (the newest three are kept): one line, exit 2, nothing changed.
+        for iteration in (40, 60, 80):
+            with open(checkpoint_file(damaged, iteration, "index"), "wb") as f:
+                f.write(b"\0" * 64)
+        before = metric_rows(damaged)
+        refused = run("wgan_gp", "--iterations=100", *args, "--resume",
+                      f"--output_dir={damaged}")
+        self.assertEqual(refused.returncode, 2, refused.stderr)
+        self.assertLen(program_lines(refused.stderr), 1, refused.stderr)
+        self.assertIn("no intact checkpoint", refused.stderr)
+        self.assertIn("ckpt-80, ckpt-60, ckpt-40 unreadable", refused.stderr)
+        self.assertEqual(before, metric_rows(damaged))
+
+
+class FullDiskTest(tf.test.TestCase):
+
+    def test_a_file_size_limit_during_a_checkpoint_is_one_line_and_the_run_resumes(self):
+        # The limit is lowered (prlimit) once ckpt-100 is written, below the
+        # size of a checkpoint (~3 MB with 256 units) and far above every log,
+        # so that the next checkpoint's write fails with EFBIG, as on a full disk.
+        import resource
+
+        output_dir = os.path.join(self.get_temp_dir(), "limited")
+        args = ["--iterations=300", "--checkpoint_every=100", "--hidden_units=256",
+                "--batch_size=32", "--eval_every=100", "--eval_samples=200"]
+        process = subprocess.Popen(command("wgan_gp", *args, f"--output_dir={output_dir}"),
+                                   cwd=REPO, env=ENV, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.time() + RUN_TIMEOUT
+            while not os.path.exists(checkpoint_file(output_dir, 100, "index")):
+                self.assertLess(time.time(), deadline)
+                self.assertIsNone(process.poll(), "the run ended before its first checkpoint")
+                time.sleep(0.01)
+            resource.prlimit(process.pid, resource.RLIMIT_FSIZE, (1 << 20, resource.RLIM_INFINITY))
+            _, stderr = process.communicate(timeout=RUN_TIMEOUT)
+        finally:
+            if process.poll() is None:
+                process.kill()
+        self.assertEqual(process.returncode, 4, stderr)
+        lines = program_lines(stderr)
+        self.assertLen(lines, 1, stderr)
+        self.assertRegex(lines[0], r"error: cannot write \S+ckpt-200: File too large; the last "
+                                   r"good checkpoint is \S+ckpt-100 \(--resume continues from it\)")
+        self.assertEqual(tf.train.latest_checkpoint(os.path.join(output_dir, "checkpoints")),
+                         os.path.join(output_dir, "checkpoints", "ckpt-100"))
+        self.assertEqual(sorted(os.listdir(os.path.join(output_dir, "checkpoints"))),
+                         ["checkpoint", "ckpt-100.data-00000-of-00001", "ckpt-100.index"])
+
+        resumed = run("wgan_gp", *args, "--resume", f"--output_dir={output_dir}")
+        self.assertEqual(resumed.returncode, 0, resumed.stderr)
+        summary = read_json(os.path.join(output_dir, "summary.json"))
+        self.assertEqual((summary["resumed_from"], summary["iterations"]), (100, 300))
+        self.assertEqual([int(row["iteration"]) for row in metric_rows(output_dir)],
+                         list(range(1, 301)))
+
+
+def check_run_files(test, output_dir):
+    """Every file a run has written so far is whole: each parses as its format says."""
+    import json
+    import zipfile
+
+    from PIL import Image
+
+    from train_loops import files
+
+    for folder, _, names in os.walk(output_dir):
+        for name in names:
+            path = os.path.join(folder, name)
+            if ".partial." in name or "tensorboard" in folder or "checkpoints" in folder:
+                continue  # not yet renamed into place; TensorFlow's own files
+            if name.endswith(".csv"):
+                with open(path, newline="") as f:
+                    table = list(csv.reader(f))
+                test.assertEqual(files.read_rows(path), table, path)  # no torn row to drop
+                test.assertTrue(all(len(row) == len(table[0]) for row in table), path)
+            elif name.endswith(".json"):
+                with open(path) as f:
+                    json.load(f)
+            elif name.endswith(".npz"):
+                with np.load(path) as arrays:
+                    test.assertEqual(arrays["samples"].shape[1], 2, path)
+            elif name.endswith(".png"):
+                with Image.open(path) as image:
+                    image.load()
+            elif name.endswith(".keras"):
+                with zipfile.ZipFile(path) as archive:
+                    test.assertIsNone(archive.testzip(), path)
+            elif name == "flags.txt":
+                with open(path) as f:
+                    test.assertTrue(f.read().endswith("\n"), path)
+
+
+class KilledWritesTest(tf.test.TestCase):
+
+    def test_sigkill_at_random_moments_never_tears_a_file_and_resuming_ends_unbroken(self):
+        args = ["--iterations=300", "--checkpoint_every=20", "--sample_every=20",
+                "--deterministic", *TINY]
+        unbroken = os.path.join(self.get_temp_dir(), "unbroken")
+        self.assertEqual(run("wgan_gp", *args, f"--output_dir={unbroken}").returncode, 0)
+        killed = os.path.join(self.get_temp_dir(), "killed")
+        rng = np.random.default_rng(0)
+        kills = 0
+        for attempt in range(6):
+            again = "--resume" if has_checkpoint(killed) else "--overwrite"
+            process = subprocess.Popen(command("wgan_gp", *args, f"--output_dir={killed}", again),
+                                       cwd=REPO, env=ENV, stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.DEVNULL)
+            try:
+                wait_for_file(os.path.join(killed, "metrics.csv"))  # training has begun
+                time.sleep(rng.uniform(0.0, 1.5))
+            finally:
+                process.send_signal(signal.SIGKILL)
+                process.wait(timeout=RUN_TIMEOUT)
+            kills += process.returncode == -signal.SIGKILL
+            check_run_files(self, killed)
+            if process.returncode == 0:
+                break
+        self.assertGreaterEqual(kills, 3)
+        again = "--resume" if has_checkpoint(killed) else "--overwrite"
+        finished = run("wgan_gp", *args, f"--output_dir={killed}", again)
+        self.assertEqual(finished.returncode, 0, finished.stderr)
+        check_run_files(self, killed)
+        self.assertEqual(metric_rows(unbroken), metric_rows(killed))
+        for name in ("evaluation.csv",):
+            with open(os.path.join(unbroken, name), newline="") as a, \
+                    open(os.path.join(killed, name), newline="") as b:
+                self.assertEqual([row[:1] + row[2:] for row in csv.reader(a)],
+                                 [row[:1] + row[2:] for row in csv.reader(b)])
+
+
+class UnusablePathTest(tf.test.TestCase):
+
+    def assert_refused(self, result, fragment):
+        self.assertEqual(result.returncode, 2, result.stderr)
+        lines = program_lines(result.stderr)
+        self.assertLen(lines, 1, result.stderr)
+        self.assertIn(fragment, lines[0])
+
+    def test_each_unusable_path_is_one_line_and_exit_2_with_nothing_written(self):
+        root = self.get_temp_dir()
+        a_file = os.path.join(root, "a_file")
+        with open(a_file, "w") as f:
+            f.write("not a folder\n")
+        missing = os.path.join(root, "missing.keras")
+        before = sorted(os.walk(root))
+        self.assert_refused(run("wgan_gp", "--output_dir=/proc/nope"),
+                            "--output_dir=/proc/nope cannot be written")
+        self.assert_refused(run("wgan_gp", f"--output_dir={a_file}"), "is a file, not a folder")
+        self.assert_refused(run("wgan_gp", f"--output_dir={a_file}/run"), "cannot be written")
+        out = os.path.join(root, "out")
+        self.assert_refused(run("wgan_gp", "--dataset=mnist", f"--data_dir={a_file}",
+                                f"--output_dir={out}"), f"--data_dir={a_file} is a file")
+        self.assert_refused(run("wgan_gp", "--dataset=mnist", f"--classifier={missing}",
+                                f"--output_dir={out}"), "no such file")
+        self.assert_refused(run("sample", f"--generator={missing}"), "no such file")
+        self.assert_refused(run("sample", f"--generator={a_file}", f"--output={a_file}/x.png"),
+                            "its folder")
+        self.assert_refused(run("evaluate", f"--generator={missing}", "--dataset=mnist",
+                                f"--classifier={a_file}"), "no such file")
+        self.assert_refused(run("classifier", "--dataset=mnist", f"--output={a_file}/c.keras"),
+                            "its folder")
+        figure = subprocess.run([sys.executable, "-m", "figures.mode_collapse", "--quick",
+                                 "--output_dir=/proc/nope"], cwd=REPO, env=ENV,
+                                capture_output=True, text=True, timeout=RUN_TIMEOUT)
+        self.assert_refused(figure, "cannot be written")
+        self.assertEqual(before, sorted(os.walk(root)))
+        self.assertFalse(os.path.exists("/proc/nope"))
+
+
+class KilledFigureTest(tf.test.TestCase):
+
+    def test_a_killed_quick_figure_resumes_to_the_numbers_of_an_unbroken_one(self):
+        import json
+
+        def figure(output_dir):
+            return [sys.executable, "-m", "figures.mode_collapse", "--quick",
+                    f"--output_dir={output_dir}"]
+
+        unbroken, killed = (os.path.join(self.get_temp_dir(), name)
+                            for name in ("unbroken", "killed"))
+        done = subprocess.run(figure(unbroken), cwd=REPO, env=ENV, capture_output=True,
+                              text=True, timeout=RUN_TIMEOUT)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        parts = os.path.join(killed, "mode_collapse_parts")
+
+        def finished_parts():
+            if not os.path.isdir(parts):
+                return 0
+            return sum(os.path.exists(os.path.join(parts, name, "summary.json"))
+                       for name in os.listdir(parts))
+
+        rng = np.random.default_rng(1)
+        for wanted in (1, 3):  # killed once a part is done, and later inside another
+            process = subprocess.Popen(figure(killed), cwd=REPO, env=ENV,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                deadline = time.time() + RUN_TIMEOUT
+                while finished_parts() < wanted and process.poll() is None:
+                    self.assertLess(time.time(), deadline)
+                    time.sleep(0.05)
+                time.sleep(rng.uniform(0.0, 1.0))
+            finally:
+                process.send_signal(signal.SIGKILL)
+                process.wait(timeout=RUN_TIMEOUT)
+            self.assertEqual(process.returncode, -signal.SIGKILL)
+        done = subprocess.run(figure(killed), cwd=REPO, env=ENV, capture_output=True,
+                              text=True, timeout=RUN_TIMEOUT)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        records = []
+        for output_dir in (unbroken, killed):
+            with open(os.path.join(output_dir, "mode_collapse.json")) as f:
+                records.append(json.load(f))
+        self.assertGreater(records[1]["parts"]["reused"], 0)
+        self.assertEqual(records[0]["claims"], records[1]["claims"])
+        self.assertEqual(records[0]["numbers"], records[1]["numbers"])
+        with np.load(os.path.join(unbroken, "mode_collapse.npz")) as a, \
+                np.load(os.path.join(killed, "mode_collapse.npz")) as b:
+            self.assertEqual(sorted(a.files), sorted(b.files))
+            for name in a.files:
+                np.testing.assert_array_equal(a[name], b[name], err_msg=name)
