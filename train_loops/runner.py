@@ -57,7 +57,20 @@ flags.DEFINE_string("preset", None,
                     "A paper's recipe (see the command's --help); flags given "
                     "explicitly override it. Default: the toy preset for toy data, "
                     "the command's image preset for image data.")
-flags.DEFINE_enum("dataset", "8gaussians", TOY_DATASETS + IMAGE_DATASETS, "Data set.")
+flags.DEFINE_string("dataset", "8gaussians",
+                    f"Data set: one of {', '.join(TOY_DATASETS + IMAGE_DATASETS)}, or "
+                    f"folder:PATH, a folder of your own PNG / JPEG / BMP / GIF images (class "
+                    f"subfolders allowed), resized and centre-cropped to --image_size "
+                    f"(default: 64, or the --architecture's own size).")
+flags.register_validator(
+    "dataset", lambda name: name in TOY_DATASETS + IMAGE_DATASETS or (
+        name.startswith("folder:") and len(name) > len("folder:")),
+    message=f"--dataset must be one of {', '.join(TOY_DATASETS + IMAGE_DATASETS)} or "
+            f"folder:PATH")
+flags.DEFINE_bool("skip_bad_images", False,
+                  "--dataset=folder:PATH: leave out files that are not readable images (and, "
+                  "in a folder mixing grayscale and colour, those unlike the first image) and "
+                  "say how many, instead of stopping at the first.")
 flags.DEFINE_integer("iterations", 3000,
                      "Generator iterations to train for (100000 in the authors' toy code).")
 flags.DEFINE_integer("batch_size", 256, "Real and generated samples per batch.")
@@ -225,7 +238,7 @@ class Command:
         """Give every flag not set on the command line its value from the preset."""
         name = FLAGS.preset
         if name is None:
-            image = FLAGS["dataset"].present and FLAGS.dataset in IMAGE_DATASETS
+            image = FLAGS["dataset"].present and FLAGS.dataset not in TOY_DATASETS
             name = self.image_preset if image else "toy"
         if name not in self.presets:
             raise UsageError(f"--preset must be one of {', '.join(self.presets)} for "
@@ -418,8 +431,11 @@ def check_paths(command):
 
 def default_output_dir(command):
     """--output_dir, or runs/<algorithm>-<dataset> when it is not given."""
+    from data.folder import folder_label, is_folder
+
+    dataset = folder_label(FLAGS.dataset) if is_folder(FLAGS.dataset) else FLAGS.dataset
     return FLAGS.output_dir or os.path.join(
-        "runs", f"{command.algorithm}-{FLAGS.dataset.replace('/', '_')}")
+        "runs", f"{command.algorithm}-{dataset.replace('/', '_')}")
 
 
 def train(command):
@@ -457,7 +473,12 @@ def fit_and_write(command):
     strategy = make_strategy()  # first: it sets up devices and collectives
     if FLAGS.deterministic:
         tf.config.experimental.enable_op_determinism()
-    task = make_task(FLAGS, command.algorithm)
+    from data.folder import BadFolderError
+
+    try:
+        task = make_task(FLAGS, command.algorithm)  # reads a folder's every image once
+    except BadFolderError as error:
+        raise UsageError(error) from None
     model = build_model(command, task, strategy)
     output_dir = default_output_dir(command)
     scratch = None

@@ -149,15 +149,37 @@ class ToyTask:
 
 
 class ImageTask:
-    """Image data sets: convolutional networks and fixed-noise sample grids."""
+    """Image data sets: convolutional networks and fixed-noise sample grids.
+
+    The data are a tfds data set (data.images) or a folder of the user's own
+    images (--dataset=folder:PATH, data.folder), which is read through once
+    here, before anything is written, so that a bad file stops the command
+    at once.
+    """
 
     GRID_SIZE = 64  # an 8 x 8 grid
+    # A folder's default side: the fixed-size architectures' own, else DCGAN's 64.
+    FOLDER_IMAGE_SIZES = {"wgan_gp_mnist": 28, "resnet": 32}
 
     def __init__(self, flags, algorithm):
-        self.flags, self.algorithm = flags, algorithm
-        from data.images import image_shape
+        from data import folder
 
-        self.image_shape = image_shape(flags.dataset, flags.image_size)
+        self.flags, self.algorithm = flags, algorithm
+        self.folder = None
+        if folder.is_folder(flags.dataset):
+            from train_loops.progress import Progress
+
+            # A bar for folders that take a while (about a millisecond a file).
+            self.folder = folder.scan(
+                flags.dataset, skip_bad=flags.skip_bad_images,
+                progress=lambda n: Progress(n, "reading the folder") if n >= 2000 else None)
+            folder.report(self.folder, flags.dataset)
+            size = flags.image_size or self.FOLDER_IMAGE_SIZES.get(flags.architecture, 64)
+            self.image_shape = (size, size, self.folder.channels)
+        else:
+            from data.images import image_shape
+
+            self.image_shape = image_shape(flags.dataset, flags.image_size)
 
     def networks(self, bn_free_critic):
         f = self.flags
@@ -166,11 +188,30 @@ class ImageTask:
                               bn_free_critic, normalization)
 
     def real_batches(self, batch_size, seed):
+        f = self.flags
+        if self.folder is not None:
+            from data.folder import folder_batches
+
+            return folder_batches(self.folder, batch_size, seed, self.image_shape[0])
         from data.images import image_batches
 
-        f = self.flags
         return image_batches(f.dataset, batch_size, seed, data_dir=f.data_dir,
                              manual_dir=self.manual_dir(), image_size=f.image_size)
+
+    def reference_images(self, count):
+        """Real images for the classifier metrics: the held-out split, or a folder's first files."""
+        if self.folder is not None:
+            from data.folder import folder_images
+            from data.images import scale_images
+
+            images = folder_images(self.folder, self.image_shape[0], limit=count)
+            return scale_images(next(iter(images.batch(count)))).numpy()
+        from evaluation.classifier import load_arrays
+
+        # The held-out split is the reference, as in the classifier-FID floor.
+        real, _ = load_arrays(self.flags.dataset, "test", self.flags.data_dir,
+                              self.manual_dir(), limit=count)
+        return real
 
     def manual_dir(self):
         from data.images import default_manual_dir
@@ -181,6 +222,8 @@ class ImageTask:
         """--classifier; when not given, classifiers/<dataset>.keras if it exists; "" for none."""
         if self.flags.classifier is not None:
             return self.flags.classifier or None
+        if self.folder is not None:
+            return None  # no classifier of the user's images unless given
         default = os.path.join("classifiers", f"{self.flags.dataset}.keras")
         return default if os.path.exists(default) else None
 
@@ -193,12 +236,9 @@ class ImageTask:
         self.metrics = None
         if self.classifier_path():
             from evaluation.callback import ImageMetricsCallback
-            from evaluation.classifier import load_arrays
             from evaluation.features import ClassifierFeatures
 
-            # The held-out split is the reference, as in the classifier-FID floor.
-            real, _ = load_arrays(f.dataset, "test", f.data_dir, self.manual_dir(),
-                                  limit=f.eval_samples)
+            real = self.reference_images(f.eval_samples)
             self.metrics = ImageMetricsCallback(
                 lambda n: model.generate(n), ClassifierFeatures(self.classifier_path()),
                 real, f.eval_every, f.eval_samples,
