@@ -389,6 +389,21 @@ class EvaluateInProcessTest(tf.test.TestCase):
         self.assertGreater(results["classifier"]["fid"], 0.0)
         self.assertBetween(results["classifier"]["is"], 1.0, 10.0)
 
+        # The same samples stored as a .npz (as train_loops.sample writes
+        # them), followed by 10 blank images that must not be used, give the
+        # same numbers.
+        samples = evaluate_command.sample_generator(
+            keras.saving.load_model(generator_path), 30, "uniform", batch_size=16, seed=0)
+        samples = np.concatenate([samples, np.zeros((10,) + samples.shape[1:], np.float32)])
+        stored = os.path.join(tmp, "samples.npz")
+        np.savez(stored, samples=samples, latent=np.zeros((40, 1)))
+        with tfds.testing.mock_data(num_examples=40):
+            again = evaluate_command.evaluate(
+                stored, "fashion_mnist", classifier=classifier_path, num_samples=30,
+                data_dir=tmp, output=os.path.join(tmp, "again.json"))
+        self.assertEqual(again["num_fake"], 30)
+        self.assertEqual(again["classifier"], results["classifier"])
+
     def test_sample_generator_latents(self):
         from train_loops.evaluate import sample_generator  # pylint: disable=import-outside-toplevel
 

@@ -3,6 +3,9 @@
   python -m train_loops.evaluate --generator=runs/x/generator.keras --dataset=fashion_mnist \
       --classifier=classifiers/fashion_mnist.keras [--inception_weights=PATH] [--num_samples=10000]
 
+--generator may also be a .npz of samples written by
+`python -m train_loops.sample --output=FILE.npz`.
+
 draws --num_samples latents (N(0, 1), or U[-1, 1] with
 --latent_distribution=uniform; the latent shape is the generator's input
 shape), generates images, and compares them with the first --num_samples
@@ -38,7 +41,9 @@ def define_flags():
     flags to absl's global FLAGS, where they would clash with other entry
     points' flags of the same name.)
     """
-    flags.DEFINE_string("generator", None, "The generator's .keras file.")
+    flags.DEFINE_string("generator", None, "The generator's .keras file, or a .npz of its "
+                        "samples in [-1, 1] (`python -m train_loops.sample --output=FILE.npz`; "
+                        "its first --num_samples are used).")
     flags.DEFINE_enum("dataset", None, list(DATASETS), "The real data set (its test split).")
     flags.DEFINE_string("split", "test", "tfds split of the real images.")
     flags.DEFINE_string("classifier", None, "A classifier saved by train_loops.classifier "
@@ -88,6 +93,17 @@ def check_arguments(generator, dataset, classifier, inception_weights, metrics, 
 def output_path(generator, output):
     """--output, or the generator's path with _metrics.json for .keras."""
     return output or os.path.splitext(generator)[0] + "_metrics.json"
+
+
+def stored_samples(path, num_samples):
+    """The first ``num_samples`` images of a .npz written by train_loops.sample, as float32."""
+    import numpy as np  # pylint: disable=import-outside-toplevel
+
+    with np.load(path) as stored:
+        if "samples" not in stored.files:
+            raise UsageError(f"--generator={path} holds no `samples` array (write one with "
+                             f"python -m train_loops.sample --output=FILE.npz)")
+        return np.asarray(stored["samples"][:num_samples], np.float32)
 
 
 def sample_generator(generator, num_samples, latent_distribution="normal", batch_size=500,
@@ -158,12 +174,17 @@ def evaluate(generator, dataset, classifier=None, inception_weights=None,
     extractors.reverse()  # report the classifier first
 
     try:
-        model = keras.models.load_model(generator, compile=False)
+        if generator.lower().endswith(".npz"):
+            fake = stored_samples(generator, num_samples)
+        else:
+            model = keras.models.load_model(generator, compile=False)
+            fake = sample_generator(model, num_samples, latent_distribution, batch_size, seed)
+    except UsageError:
+        raise
     except Exception as error:  # pylint: disable=broad-except
         raise UsageError(f"cannot load --generator={generator}: "
                          f"{str(error).splitlines()[0] if str(error) else type(error).__name__}"
                          ) from None
-    fake = sample_generator(model, num_samples, latent_distribution, batch_size, seed)
     if fake.ndim != 4:
         raise UsageError(f"the generator's output {fake.shape[1:]} is not an image [H, W, C]")
     height, width, channels = fake.shape[1:]

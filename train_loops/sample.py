@@ -1,7 +1,9 @@
-"""python -m train_loops.sample: samples from a saved generator, as a picture.
+"""python -m train_loops.sample: samples from a saved generator, as a picture or as arrays.
 
   python -m train_loops.sample --generator=runs/wgan_gp-fashion_mnist/generator.keras \\
       --output=grid.png
+  python -m train_loops.sample --generator=runs/wgan_gp-fashion_mnist/generator.keras \\
+      --num_samples=10000 --output=samples.npz
 
 Image generators give an 8-column grid; toy (2-D) generators a scatter plot.
 With --critic and --dot_steps, the samples are first refined by
@@ -20,8 +22,12 @@ from train_loops.cli import UsageError, run
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("generator", None, "A generator saved as .keras by a training run.")
-flags.DEFINE_string("output", "samples.png", "The PNG to write.")
-flags.DEFINE_integer("num_samples", 64, "How many samples (images: grid cells).")
+flags.DEFINE_string("output", "samples.png",
+                    "What to write: a .png picture, or a .npz of the arrays `samples` "
+                    "(float32, the data's range: images [N, H, W, C] in [-1, 1], toy "
+                    "points [N, 2]) and `latent` (the codes that made them).")
+flags.DEFINE_integer("num_samples", 64, "How many samples (images in a .png: grid cells).")
+flags.DEFINE_integer("batch_size", 500, "Samples per generator call.")
 flags.DEFINE_enum("latent_distribution", "normal", ["normal", "uniform"],
                   "The latent law the generator was trained with (uniform: DCGAN).")
 flags.DEFINE_integer("seed", 0, "Seed of the latent codes.")
@@ -40,29 +46,60 @@ def load(path, what):
         raise UsageError(f"cannot load {what} {path}: {str(error).splitlines()[0]}")
 
 
+def generate(generator, count, batch_size, latent_distribution, seed, progress=None):
+    """`count` samples of `generator` and the latent codes that made them, float32, in batches.
+
+    The codes come from one seeded stream, batch after batch: with the same
+    seed and batch size, the first n samples are the same whatever the count. Samples are float32 whatever the
+    training precision, in the data's range (images in [-1, 1]).
+    """
+    import keras
+    import numpy as np
+
+    from models import random
+
+    seeds = keras.random.SeedGenerator(seed)
+    samples, codes = [], []
+    for start in range(0, count, batch_size):
+        n = min(batch_size, count - start)
+        latent = random.latent((n,) + tuple(generator.input_shape[1:]), latent_distribution,
+                               seeds)
+        samples.append(np.asarray(generator(latent, training=False), np.float32))
+        codes.append(np.asarray(latent, np.float32))
+        if progress is not None:
+            progress.update(n)
+    return np.concatenate(samples), np.concatenate(codes)
+
+
 def main(argv):
     del argv
     if not FLAGS.generator:
         raise UsageError("--generator must name a saved .keras generator")
     cli.readable_file(FLAGS.generator, "generator")
-    if FLAGS.num_samples < 1:
-        raise UsageError(f"--num_samples must be positive, got {FLAGS.num_samples}")
+    for name in ("num_samples", "batch_size"):
+        if FLAGS[name].value < 1:
+            raise UsageError(f"--{name} must be positive, got {FLAGS[name].value}")
     if FLAGS.dot_steps < 0:
         raise UsageError(f"--dot_steps must be 0 or more, got {FLAGS.dot_steps}")
     if FLAGS.dot_steps and not FLAGS.critic:
         raise UsageError("--dot_steps needs --critic, the run's saved critic.keras")
+    if not FLAGS.output.lower().endswith((".png", ".npz")):
+        raise UsageError(f"--output must end in .png (a picture) or .npz (the arrays), got "
+                         f"{FLAGS.output!r}")
     if FLAGS.critic:
         cli.readable_file(FLAGS.critic, "critic")
     cli.writable_file(FLAGS.output, "output")
-    import keras
+    import numpy as np
 
     from evaluation import plots
-    from models import random, transport
+    from models import transport
+    from train_loops.progress import Progress
 
     generator = load(FLAGS.generator, "the generator")
-    latent = random.latent((FLAGS.num_samples,) + tuple(generator.input_shape[1:]),
-                           FLAGS.latent_distribution, keras.random.SeedGenerator(FLAGS.seed))
-    samples = generator(latent, training=False).numpy()
+    progress = (Progress(FLAGS.num_samples, "sampling")
+                if FLAGS.num_samples > FLAGS.batch_size else None)
+    samples, latent = generate(generator, FLAGS.num_samples, FLAGS.batch_size,
+                               FLAGS.latent_distribution, FLAGS.seed, progress)
     how = ""
     if FLAGS.dot_steps:
         critic = load(FLAGS.critic, "the critic")
@@ -70,7 +107,9 @@ def main(argv):
         samples = transport.transport(critic, samples, lipschitz, FLAGS.dot_steps).numpy()
         how = f", refined by {FLAGS.dot_steps} transport steps (K_eff {lipschitz:.3g})"
     with files.replacing(FLAGS.output) as temporary:
-        if samples.ndim == 4:
+        if FLAGS.output.lower().endswith(".npz"):
+            np.savez(temporary, samples=samples, latent=latent)
+        elif samples.ndim == 4:
             plots.save_image_grid(temporary, samples)
         else:
             plots.save_points(temporary, samples)
