@@ -40,10 +40,17 @@ def plot_toy_samples(ax, critic, real, fake, title=None, extent=GRID_EXTENT):
     return contours
 
 
+def extent_for(points):
+    """The half-width of a square view holding `points`: the authors' 3, or wider for wider data."""
+    finite = np.abs(np.asarray(points, np.float64))
+    finite = finite[np.isfinite(finite)]
+    return max(GRID_EXTENT, 1.1 * float(finite.max())) if finite.size else GRID_EXTENT
+
+
 def save_toy_figure(path, critic, real, fake, title=None):
     """Write a PNG of `plot_toy_samples` with a colour bar for the critic's value."""
     fig, ax = plt.subplots(figsize=(6, 5.4))
-    contours = plot_toy_samples(ax, critic, real, fake, title)
+    contours = plot_toy_samples(ax, critic, real, fake, title, extent=extent_for(real))
     fig.colorbar(contours, ax=ax, label="critic value")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -74,8 +81,9 @@ def save_image_grid(path, images, columns=8):
     Image.fromarray(image_grid(images, columns)).save(path)
 
 
-def save_points(path, points, extent=GRID_EXTENT):
-    """Write a scatter plot of 2-D samples as a PNG."""
+def save_points(path, points, extent=None):
+    """Write a scatter plot of 2-D samples as a PNG (default view: `extent_for` the points)."""
+    extent = extent or extent_for(points)
     fig, ax = plt.subplots(figsize=(5, 5))
     ax.scatter(points[:, 0], points[:, 1], s=4, c="tab:green", marker="+")
     ax.set_xlim(-extent, extent)
@@ -86,13 +94,14 @@ def save_points(path, points, extent=GRID_EXTENT):
     plt.close(fig)
 
 
-def save_toy_history(path, snapshots, real, title=None, extent=GRID_EXTENT, panels=6):
+def save_toy_history(path, snapshots, real, title=None, extent=None, panels=6):
     """Write a row of scatter plots of a run's fixed-noise samples over training as a PNG.
 
     snapshots: [(iteration, points [N, 2])] in order; at most `panels` of them
     are drawn, evenly spaced and always with the last. A generator that
     hops from mode to mode (Metz et al. 2017, Figure 1) shows it here.
     """
+    extent = extent or extent_for(real)
     chosen = np.unique(np.linspace(0, len(snapshots) - 1, min(panels, len(snapshots)))
                        .round().astype(int))
     fig, axes = plt.subplots(1, len(chosen), figsize=(2.6 * len(chosen), 2.9), squeeze=False)

@@ -97,9 +97,9 @@ class FigureRun:
         from train_loops import runner
 
         command = importlib.import_module(f"train_loops.{algorithm}").COMMAND
+        dataset = flag_values.get("dataset", runner.FLAGS["dataset"].default)
         preset = flag_values.get("preset") or (
-            "toy" if flag_values.get("dataset", runner.FLAGS["dataset"].default)
-            in runner.TOY_DATASETS else command.image_preset)
+            "toy" if runner.is_toy(dataset) else command.image_preset)
         return os.path.join(self.parts_dir, f"{key}-" + fingerprint(
             [algorithm, flag_values, command.presets.get(preset)]))
 

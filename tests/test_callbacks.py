@@ -6,7 +6,10 @@ import signal
 
 import tensorflow as tf
 
+from data.toy import mode_centers, mode_std
 from train_loops.callbacks import StopOnInterrupt, ToyEvaluation
+
+EIGHT_MODES = (mode_centers("8gaussians"), mode_std("8gaussians"))
 
 
 class _Model:
@@ -41,7 +44,7 @@ class ToyEvaluationResumeTest(tf.test.TestCase):
         path = os.path.join(self.get_temp_dir(), "evaluation.csv")
         if os.path.exists(path):
             os.remove(path)
-        evaluation = ToyEvaluation(self._Gan(), "8gaussians", 10, 100, path)
+        evaluation = ToyEvaluation(self._Gan(), EIGHT_MODES, 10, 100, path)
         shares = [0.125] * 8
         with open(path, "a", newline="") as f:
             for i in iterations:
@@ -55,13 +58,13 @@ class ToyEvaluationResumeTest(tf.test.TestCase):
     def test_an_interrupted_runs_final_evaluation_is_dropped(self):
         # Stopped by Ctrl-C at 27: the checkpoint is at 27, and so is the last row.
         path, _ = self.write_log([10, 20, 27])
-        resumed = ToyEvaluation(self._Gan(), "8gaussians", 10, 100, path, start_iteration=27)
+        resumed = ToyEvaluation(self._Gan(), EIGHT_MODES, 10, 100, path, start_iteration=27)
         self.assertEqual(self.rows(path), [10, 20])
         self.assertIsNone(resumed.last)
 
     def test_the_scheduled_evaluation_at_the_checkpoint_stands(self):
         path, _ = self.write_log([10, 20, 30])
-        resumed = ToyEvaluation(self._Gan(), "8gaussians", 10, 100, path, start_iteration=20)
+        resumed = ToyEvaluation(self._Gan(), EIGHT_MODES, 10, 100, path, start_iteration=20)
         self.assertEqual(self.rows(path), [10, 20])
         # Not drawn again: the row's numbers are the evaluation of iteration 20.
         self.assertEqual(resumed.evaluate(20)["modes_captured"], 8)

@@ -69,23 +69,22 @@ class ToyEvaluation(IterationCallback):
     shares to uniform (all samples, and PacGAN's high-quality ones), and the
     shares themselves, one column per mode. With a moving average of the
     generator's weights (the model's `ema_decay`), its scalar numbers follow
-    as ema_*. swissroll has no modes, so only the training metrics are
-    reported for it. Each evaluation is a row of `path` and a printed line
+    as ema_*. Data without modes (`modes` None: swissroll, points without
+    a modes file) get only the training metrics. Each evaluation is a row of `path` and a printed line
     (the progress report when stdout is not a terminal).
     """
 
     COLUMNS = ("modes_captured", "high_quality_percent")
     MIXTURE_COLUMNS = ("reverse_kl", "high_quality_reverse_kl")
 
-    def __init__(self, model, dataset, every, samples, path, start_iteration=0):
+    def __init__(self, model, modes, every, samples, path, start_iteration=0):
+        """`modes`: (centres [K, 2], per-coordinate std) of the data's mixture, or None."""
         super().__init__(start_iteration)
-        from data.toy import mode_centers, mode_std
-
         self.gan, self.every, self.samples, self.path = model, every, samples, path
-        self.has_modes = dataset != "swissroll"
+        self.has_modes = modes is not None
         columns = list(self.COLUMNS)
         if self.has_modes:
-            self.centers, self.std = mode_centers(dataset), mode_std(dataset)
+            self.centers, self.std = modes
             modes = range(len(self.centers))
             columns += list(self.MIXTURE_COLUMNS) + [f"share_{k}" for k in modes] + [
                 f"high_quality_share_{k}" for k in modes]

@@ -39,6 +39,13 @@ from absl import flags
 from train_loops.cli import UsageError, parse_flags, run
 
 TOY_DATASETS = ("8gaussians", "8gaussians_metz", "25gaussians", "swissroll")
+
+
+def is_toy(dataset):
+    """True for 2-D data: a toy distribution, or the user's points (points:FILE)."""
+    return dataset in TOY_DATASETS or dataset.startswith("points:")
+
+
 # Presets for toy data (the others are image recipes).
 TOY_PRESETS = ("toy", "metz")
 
@@ -58,15 +65,22 @@ flags.DEFINE_string("preset", None,
                     "explicitly override it. Default: the toy preset for toy data, "
                     "the command's image preset for image data.")
 flags.DEFINE_string("dataset", "8gaussians",
-                    f"Data set: one of {', '.join(TOY_DATASETS + IMAGE_DATASETS)}, or "
+                    f"Data set: one of {', '.join(TOY_DATASETS + IMAGE_DATASETS)}; "
                     f"folder:PATH, a folder of your own PNG / JPEG / BMP / GIF images (class "
                     f"subfolders allowed), resized and centre-cropped to --image_size "
-                    f"(default: 64, or the --architecture's own size).")
+                    f"(default: 64, or the --architecture's own size); or points:FILE, your "
+                    f"own 2-D points (.npy [N, 2] or .csv), trained on as toy data.")
 flags.register_validator(
-    "dataset", lambda name: name in TOY_DATASETS + IMAGE_DATASETS or (
-        name.startswith("folder:") and len(name) > len("folder:")),
-    message=f"--dataset must be one of {', '.join(TOY_DATASETS + IMAGE_DATASETS)} or "
-            f"folder:PATH")
+    "dataset", lambda name: name in TOY_DATASETS + IMAGE_DATASETS or any(
+        name.startswith(prefix) and len(name) > len(prefix)
+        for prefix in ("folder:", "points:")),
+    message=f"--dataset must be one of {', '.join(TOY_DATASETS + IMAGE_DATASETS)}, "
+            f"folder:PATH or points:FILE")
+flags.DEFINE_string("points_modes", None,
+                    "--dataset=points:FILE: a JSON {\"centers\": [[x, y], ...], \"std\": s} "
+                    "of the points' mixture, for mode coverage and per-mode shares "
+                    "(default: FILE's name with .json, when it exists; without one, only "
+                    "the exact W1 is reported).")
 flags.DEFINE_bool("skip_bad_images", False,
                   "--dataset=folder:PATH: leave out files that are not readable images (and, "
                   "in a folder mixing grayscale and colour, those unlike the first image) and "
@@ -238,7 +252,7 @@ class Command:
         """Give every flag not set on the command line its value from the preset."""
         name = FLAGS.preset
         if name is None:
-            image = FLAGS["dataset"].present and FLAGS.dataset not in TOY_DATASETS
+            image = FLAGS["dataset"].present and not is_toy(FLAGS.dataset)
             name = self.image_preset if image else "toy"
         if name not in self.presets:
             raise UsageError(f"--preset must be one of {', '.join(self.presets)} for "
@@ -293,7 +307,7 @@ def check_flags():
                              f"updates per iteration, which --authors_schedule varies")
     if FLAGS.seed < 0:
         raise UsageError(f"--seed must be non-negative, got {FLAGS.seed}")
-    if (FLAGS.preset in TOY_PRESETS) != (FLAGS.dataset in TOY_DATASETS):
+    if (FLAGS.preset in TOY_PRESETS) != is_toy(FLAGS.dataset):
         kind = "toy" if FLAGS.preset in TOY_PRESETS else "image"
         raise UsageError(f"--preset={FLAGS.preset} is for {kind} data; --dataset is "
                          f"{FLAGS.dataset}")
@@ -308,7 +322,7 @@ def iterations_per_step(strategy=None):
     """--iterations_per_step, with auto resolved (see the flag's help)."""
     if FLAGS.iterations_per_step != "auto":
         return int(FLAGS.iterations_per_step)
-    if (FLAGS.dataset not in TOY_DATASETS or strategy is not None or FLAGS.run_eagerly
+    if (not is_toy(FLAGS.dataset) or strategy is not None or FLAGS.run_eagerly
             or getattr(FLAGS, "authors_schedule", False)):
         return 1
     return max(k for k in range(1, AUTO_ITERATIONS_PER_STEP + 1)
@@ -390,7 +404,7 @@ def build_model(command, task, strategy=None):
         # Keras runs no XLA under op determinism (not every op has a
         # deterministic XLA kernel), and warns when asked to: do not ask.
         jit_compile = (FLAGS.jit_compile == "true" if FLAGS.jit_compile != "auto"
-                       else FLAGS.dataset in TOY_DATASETS and strategy is None
+                       else is_toy(FLAGS.dataset) and strategy is None
                        and not FLAGS.deterministic)
         model.compile(make_optimizer(FLAGS.learning_rate),
                       make_optimizer(FLAGS.critic_learning_rate or FLAGS.learning_rate,
@@ -432,8 +446,10 @@ def check_paths(command):
 def default_output_dir(command):
     """--output_dir, or runs/<algorithm>-<dataset> when it is not given."""
     from data.folder import folder_label, is_folder
+    from data.points import is_points, points_label
 
-    dataset = folder_label(FLAGS.dataset) if is_folder(FLAGS.dataset) else FLAGS.dataset
+    dataset = (folder_label(FLAGS.dataset) if is_folder(FLAGS.dataset) else
+               points_label(FLAGS.dataset) if is_points(FLAGS.dataset) else FLAGS.dataset)
     return FLAGS.output_dir or os.path.join(
         "runs", f"{command.algorithm}-{dataset.replace('/', '_')}")
 
@@ -474,10 +490,11 @@ def fit_and_write(command):
     if FLAGS.deterministic:
         tf.config.experimental.enable_op_determinism()
     from data.folder import BadFolderError
+    from data.points import BadPointsError
 
     try:
-        task = make_task(FLAGS, command.algorithm)  # reads a folder's every image once
-    except BadFolderError as error:
+        task = make_task(FLAGS, command.algorithm)  # reads the user's files, if any
+    except (BadFolderError, BadPointsError) as error:
         raise UsageError(error) from None
     model = build_model(command, task, strategy)
     output_dir = default_output_dir(command)
@@ -512,7 +529,7 @@ def fit_and_write(command):
         # Each critic update has consumed one real batch: skip those to continue the stream.
         real = task.real_batches(FLAGS.batch_size, FLAGS.seed).skip(
             int(model.critic_optimizer.iterations.numpy()))
-    except DatasetUnavailableError as error:
+    except (DatasetUnavailableError, BadFolderError, BadPointsError) as error:
         raise UsageError(error) from None
     data = model.critic_batches(real, start_iteration)
     if strategy is not None:

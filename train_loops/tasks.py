@@ -67,7 +67,20 @@ class ToyTask:
     SNAPSHOT_SAMPLES = 1000  # points in each samples/<iteration>.npz
 
     def __init__(self, flags, algorithm):
+        from data import points, toy
+
         self.flags, self.algorithm = flags, algorithm
+        self.points = None
+        if points.is_points(flags.dataset):
+            self.points = points.load_points(flags.dataset)
+            self.modes = points.load_modes(flags.dataset, flags.points_modes)
+            print(f"{flags.dataset}: {len(self.points)} points"
+                  + (f", {len(self.modes[0])} modes of std {self.modes[1]:g}" if self.modes
+                     else ", no modes file (only the exact W1 is reported)"), flush=True)
+        elif flags.dataset == "swissroll":
+            self.modes = None  # a manifold, not a mixture
+        else:
+            self.modes = (toy.mode_centers(flags.dataset), toy.mode_std(flags.dataset))
 
     def networks(self, bn_free_critic):
         del bn_free_critic  # the toy MLPs have no normalisation
@@ -79,9 +92,19 @@ class ToyTask:
         return toy_generator(latent_dim=self.flags.latent_dim, **size), toy_critic(**size)
 
     def real_batches(self, batch_size, seed):
+        if self.points is not None:
+            from data.points import points_batches
+
+            return points_batches(self.points, batch_size, seed)
         from data.toy import toy_batches
 
         return toy_batches(self.flags.dataset, batch_size, seed)
+
+    def real_sample(self, count, seed):
+        """`count` real points (at most as many as the user's file holds), for pictures and W1."""
+        if self.points is not None:
+            count = min(count, len(self.points))
+        return next(iter(self.real_batches(count, seed))).numpy()
 
     def callbacks(self, model, output_dir, start_iteration, writer):
         del writer  # toy evaluations go to evaluation.csv
@@ -89,9 +112,9 @@ class ToyTask:
 
         f = self.flags
         self.evaluation = ToyEvaluation(
-            model, f.dataset, f.eval_every, f.eval_samples,
+            model, self.modes, f.eval_every, f.eval_samples,
             os.path.join(output_dir, "evaluation.csv"), start_iteration)
-        real = next(iter(self.real_batches(self.SNAPSHOT_SAMPLES, f.seed + 1))).numpy()
+        real = self.real_sample(self.SNAPSHOT_SAMPLES, f.seed + 1)
         snapshots = ToySamples(fixed_latent(model, self.SNAPSHOT_SAMPLES, f.seed), real,
                                f.sample_every, os.path.join(output_dir, "samples"),
                                f"{self.algorithm}, {f.dataset}", start_iteration)
@@ -104,9 +127,8 @@ class ToyTask:
         from evaluation.wasserstein import wasserstein1_estimate
 
         final = self.evaluation.evaluate(iterations) if iterations else {}
-        real = next(iter(self.real_batches(self.flags.eval_samples, self.flags.seed + 1)))
-        real = real.numpy()
-        fake = model.generate(self.flags.eval_samples).numpy()
+        real = self.real_sample(self.flags.eval_samples, self.flags.seed + 1)
+        fake = model.generate(len(real)).numpy()
         if self.flags.dot_steps and self.evaluation.has_modes and iterations:
             final.update(self.refined_coverage(model, fake))
         title = f"{self.algorithm}, {self.flags.dataset}, {iterations} generator iterations"
@@ -257,7 +279,7 @@ class ImageTask:
 
 
 def make_task(flags, algorithm):
-    from data.toy import TOY_DATASETS
+    from train_loops.runner import is_toy
 
-    return (ToyTask if flags.dataset in TOY_DATASETS else ImageTask)(flags, algorithm)
+    return (ToyTask if is_toy(flags.dataset) else ImageTask)(flags, algorithm)
 
