@@ -12,6 +12,7 @@ import tensorflow as tf
 from data.pipeline import stack_critic_batches
 from models import distribute, random
 from models.random import LATENT_DISTRIBUTIONS
+from models.spectral_normalization import spectral_layers
 
 
 class AdversarialModel(keras.Model):
@@ -210,9 +211,9 @@ class AdversarialModel(keras.Model):
             # body about 15x slower than unrolled, and under a distribution
             # strategy an optimizer step is a synchronisation point
             # (merge_call), which TF does not allow in a while_loop body.
-            logs = self.critic_step(real_batches[0])
+            logs = self.critic_update(real_batches[0])
             for i in range(1, critic_updates):
-                logs = self.critic_step(real_batches[i])
+                logs = self.critic_update(real_batches[i])
         elif tf.distribute.has_strategy():
             raise ValueError("under a distribution strategy the number of critic "
                              "updates per generator iteration must be fixed")
@@ -221,12 +222,24 @@ class AdversarialModel(keras.Model):
             # train_step without AutoGraph, so an explicit while_loop.
             _, logs = tf.while_loop(
                 lambda i, _: i < tf.shape(real_batches)[0],
-                lambda i, _: (i + 1, self.critic_step(real_batches[i])),
-                (tf.constant(1), self.critic_step(real_batches[0])))
+                lambda i, _: (i + 1, self.critic_update(real_batches[i])),
+                (tf.constant(1), self.critic_update(real_batches[0])))
         logs = dict(logs, **self.generator_step(tf.shape(real_batches)[1]))
         for name, value in logs.items():
             self.trackers[name].update_state(value)
         return logs
+
+    def critic_update(self, real):
+        """One critic update: spectral normalization's power iterations, then `critic_step`.
+
+        Each spectrally normalised critic layer advances its estimate of
+        sigma(W) once per update (Miyato et al. 2018, Algorithm 1), however
+        often the update calls the critic; a critic without such layers
+        does nothing more.
+        """
+        for layer in spectral_layers(self.critic):
+            layer.power_iteration()
+        return self.critic_step(real)
 
     def critic_step(self, real):
         """One critic update on the real batch `real`; returns its metrics."""

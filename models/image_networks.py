@@ -33,7 +33,7 @@ LEAKY_RELU_SLOPE = 0.2
 BN_EPSILON = 1e-5
 BN_MOMENTUM = 0.9
 LN_EPSILON = 1e-5  # tflib's Layernorm
-CRITIC_NORMALIZATIONS = (None, "layer")
+CRITIC_NORMALIZATIONS = (None, "layer", "spectral")
 
 
 def _dcgan_init():
@@ -141,14 +141,22 @@ def _strided_conv_critic(image_shape, dim, normalization, name):
     LeakyReLU(0.2) after every convolution; `normalization` ("batch", "layer"
     or None) after every convolution but the first (DCGAN: none on the input
     layer). Layer norm normalises each sample over its H, W and C together.
+    "spectral" instead computes every convolution and the score layer with
+    W / sigma(W) (Miyato et al. 2018; models/spectral_normalization.py).
     """
+    from models.spectral_normalization import SpectralConv2D, SpectralDense
+
+    spectral = normalization == "spectral"
+    conv, dense = ((SpectralConv2D, SpectralDense) if spectral
+                   else (keras.layers.Conv2D, keras.layers.Dense))
+    normalization = None if spectral else normalization
     image_shape = check_image_shape(image_shape)
     _, stages = stride2_stages(image_shape)
     inputs = keras.Input(image_shape, name="image")
     x = inputs
     for i in range(stages):
         normalize = i > 0 and normalization is not None
-        x = keras.layers.Conv2D(
+        x = conv(
             dim * 2**i, DCGAN_KERNEL_SIZE, strides=2, padding="same",
             # Only batch norm cancels a per-channel bias; layer norm subtracts
             # one mean over all channels, so the bias still matters there.
@@ -161,8 +169,7 @@ def _strided_conv_critic(image_shape, dim, normalization, name):
                                                 name=f"ln_{i}")(x)
         x = keras.layers.LeakyReLU(LEAKY_RELU_SLOPE, name=f"lrelu_{i}")(x)
     x = keras.layers.Flatten(name="flatten")(x)
-    outputs = keras.layers.Dense(1, kernel_initializer=_dcgan_init(), name="score",
-                                 dtype=score_dtype())(x)
+    outputs = dense(1, kernel_initializer=_dcgan_init(), name="score", dtype=score_dtype())(x)
     return keras.Model(inputs, outputs, name=name)
 
 
@@ -270,9 +277,10 @@ def wgan_gp_dcgan_critic(image_shape=(64, 64, 3), dim=64, normalization=None):
     Section 4's "no critic batch normalization" applied to the DCGAN
     discriminator: the same convolutions and LeakyReLU(0.2), with
     `normalization` None (default: no normalisation, as the authors'
-    gan_cifar.py and gan_mnist.py) or "layer" (layer normalisation over each
+    gan_cifar.py and gan_mnist.py), "layer" (layer normalisation over each
     sample's H, W and C, the drop-in replacement the paper recommends and
-    gan_64x64.py uses). Either way the score of a sample does not depend on the
+    gan_64x64.py uses) or "spectral" (every layer's weight divided by its
+    spectral norm, Miyato et al. 2018). Either way the score of a sample does not depend on the
     other samples of the batch, which the per-sample gradient penalty needs.
     Weights N(0, 0.02) as in DCGAN.
 

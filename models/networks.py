@@ -17,21 +17,32 @@ def score_dtype():
 
 
 def toy_mlp(input_dim, output_dim, hidden_units=512, hidden_layers=3, name=None,
-            output_dtype=None):
+            output_dtype=None, spectral=False):
     """The toy generator / critic of the WGAN-GP authors' gan_toy.py (Gulrajani et al. 2017).
 
     `hidden_layers` ReLU layers of `hidden_units` (3 x 512 in the paper's toy
     experiments), then a linear output. As in their tflib code, the ReLU
     layers use He-uniform initialisation and the output layer Glorot-uniform;
-    biases start at zero.
+    biases start at zero. `spectral`: every layer computes with W / sigma(W)
+    (Miyato et al. 2018; for critics).
     """
+    dense = _dense_layer(spectral)
     inputs = keras.Input((input_dim,))
     x = inputs
     for i in range(hidden_layers):
-        x = keras.layers.Dense(hidden_units, activation="relu",
-                               kernel_initializer="he_uniform", name=f"relu_{i}")(x)
-    outputs = keras.layers.Dense(output_dim, name="linear", dtype=output_dtype)(x)
+        x = dense(hidden_units, activation="relu", kernel_initializer="he_uniform",
+                  name=f"relu_{i}")(x)
+    outputs = dense(output_dim, name="linear", dtype=output_dtype)(x)
     return keras.Model(inputs, outputs, name=name)
+
+
+def _dense_layer(spectral):
+    """keras.layers.Dense, or its spectrally normalised version."""
+    if spectral:
+        from models.spectral_normalization import SpectralDense
+
+        return SpectralDense
+    return keras.layers.Dense
 
 
 def toy_generator(latent_dim=2, data_dim=2, **kwargs):
@@ -65,17 +76,17 @@ def metz_generator(latent_dim=256, data_dim=2, hidden_units=128):
     return keras.Model(inputs, outputs, name="generator")
 
 
-def metz_critic(data_dim=2, hidden_units=128):
+def metz_critic(data_dim=2, hidden_units=128, spectral=False):
     """The discriminator of Metz et al. 2017: x / 4 -> 1 ReLU layer of 128 -> one logit.
 
     Orthogonal initialisation with gain 0.8, as `metz_generator`. The score
     is unbounded (no sigmoid), so the same network serves as a GAN
-    discriminator (on logits) and as a Wasserstein critic.
+    discriminator (on logits) and as a Wasserstein critic. `spectral`: both
+    layers compute with W / sigma(W) (Miyato et al. 2018).
     """
+    dense = _dense_layer(spectral)
     inputs = keras.Input((data_dim,))
     x = keras.layers.Rescaling(0.25, name="input_over_4")(inputs)
-    x = keras.layers.Dense(hidden_units, activation="relu", kernel_initializer=_orthogonal(),
-                           name="relu_0")(x)
-    outputs = keras.layers.Dense(1, kernel_initializer=_orthogonal(), name="linear",
-                                 dtype=score_dtype())(x)
+    x = dense(hidden_units, activation="relu", kernel_initializer=_orthogonal(), name="relu_0")(x)
+    outputs = dense(1, kernel_initializer=_orthogonal(), name="linear", dtype=score_dtype())(x)
     return keras.Model(inputs, outputs, name="critic")

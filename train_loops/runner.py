@@ -153,8 +153,12 @@ flags.DEFINE_enum("architecture", "dcgan", ["dcgan", "dcgan_no_bn", "mlp",
                   "wgan_gp_mnist (the WGAN-GP authors' MNIST models); resnet "
                   "(WGAN-GP Appendix F, 32x32x3).")
 flags.DEFINE_integer("dim", 64, "Image data: base filter count of the networks.")
-flags.DEFINE_enum("critic_normalization", "none", ["none", "layer"],
-                  "WGAN-GP image critics: no normalisation, or layer normalisation.")
+flags.DEFINE_enum("critic_normalization", "none", ["none", "layer", "spectral"],
+                  "none; layer (WGAN-GP image critics: layer normalisation); or spectral "
+                  "(every algorithm, toy and DCGAN-style image critics: each critic layer "
+                  "computes with W / sigma(W), sigma estimated by one power iteration per "
+                  "critic update, Miyato et al. 2018). Spectral image critics have no "
+                  "BatchNorm, also for GAN and WGAN.")
 flags.DEFINE_integer("image_size", None, "Image data: resize images to this side.")
 flags.DEFINE_enum("jit_compile", "auto", ["auto", "true", "false"],
                   "XLA for the train step. auto, from benchmarks/train_step on 2 CPU "
@@ -307,6 +311,9 @@ def check_flags():
                              f"updates per iteration, which --authors_schedule varies")
     if FLAGS.seed < 0:
         raise UsageError(f"--seed must be non-negative, got {FLAGS.seed}")
+    if FLAGS.critic_normalization == "layer" and is_toy(FLAGS.dataset):
+        raise UsageError("--critic_normalization=layer is for image critics; toy critics "
+                         "take none or spectral")
     if (FLAGS.preset in TOY_PRESETS) != is_toy(FLAGS.dataset):
         kind = "toy" if FLAGS.preset in TOY_PRESETS else "image"
         raise UsageError(f"--preset={FLAGS.preset} is for {kind} data; --dataset is "

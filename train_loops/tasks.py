@@ -24,6 +24,11 @@ def image_networks(architecture, image_shape, latent_dim, dim, bn_free_critic,
     from models import image_networks as nets
     from models import resnet_networks
 
+    spectral = critic_normalization == "spectral"
+    if spectral and architecture not in ("dcgan", "dcgan_no_bn", "mlp"):
+        raise ValueError(f"--critic_normalization=spectral is for the dcgan, dcgan_no_bn and "
+                         f"mlp architectures' critics (the DCGAN-style critic), not "
+                         f"{architecture}")
     fixed = {"wgan_gp_mnist": (nets.MNIST_SHAPE, nets.wgan_gp_mnist_generator,
                                nets.wgan_gp_mnist_critic),
              "resnet": (resnet_networks.CIFAR_SHAPE, resnet_networks.wgan_gp_resnet_generator,
@@ -40,7 +45,9 @@ def image_networks(architecture, image_shape, latent_dim, dim, bn_free_critic,
         generator = nets.wgan_no_bn_generator(image_shape, latent_dim, dim)
     else:
         generator = nets.wgan_mlp_generator(image_shape, latent_dim)
-    if bn_free_critic:
+    if bn_free_critic or spectral:
+        # Spectral normalization replaces BatchNorm in GAN and WGAN critics too
+        # (Miyato et al. 2018 use no BatchNorm in their critics).
         critic = nets.wgan_gp_dcgan_critic(image_shape, dim, critic_normalization)
     else:
         critic = nets.dcgan_discriminator(image_shape, dim)
@@ -86,10 +93,13 @@ class ToyTask:
         del bn_free_critic  # the toy MLPs have no normalisation
         from models.networks import metz_critic, metz_generator, toy_critic, toy_generator
 
+        spectral = self.flags.critic_normalization == "spectral"
         if self.flags.toy_networks == "metz":
-            return metz_generator(latent_dim=self.flags.latent_dim), metz_critic()
+            return (metz_generator(latent_dim=self.flags.latent_dim),
+                    metz_critic(spectral=spectral))
         size = dict(hidden_units=self.flags.hidden_units)
-        return toy_generator(latent_dim=self.flags.latent_dim, **size), toy_critic(**size)
+        return (toy_generator(latent_dim=self.flags.latent_dim, **size),
+                toy_critic(spectral=spectral, **size))
 
     def real_batches(self, batch_size, seed):
         if self.points is not None:
