@@ -48,8 +48,13 @@ def folder_label(name: str) -> str:
 class FolderContents:
     files: tuple  # the good image files, sorted
     channels: int  # 1 (grayscale) or 3 (colour)
-    classes: int  # class subfolders holding images (0: none)
+    class_names: tuple  # the top-level subfolders holding images, sorted (none: ())
+    labels: tuple  # each file's index in class_names (0 for files at the top)
     skipped: tuple  # (path, reason) of the files left out with skip_bad
+
+    @property
+    def classes(self):
+        return len(self.class_names)
 
 
 def _image_files(path):
@@ -114,9 +119,11 @@ def scan(name: str, skip_bad: bool = False, progress=None) -> FolderContents:
     if not good:
         raise BadFolderError(f"--dataset={name}: none of its {len(candidates)} files is a "
                              f"readable image (first: {skipped[0][0]} {skipped[0][1]})")
-    classes = {os.path.relpath(os.path.dirname(file), path).split(os.sep)[0] for file in good}
-    classes.discard(".")
-    return FolderContents(tuple(good), channels, len(classes), tuple(skipped))
+    tops = [os.path.relpath(file, path).split(os.sep)[0] for file in good]
+    class_names = tuple(sorted({top for top, file in zip(tops, good)
+                                if top != os.path.basename(file)}))
+    labels = tuple(class_names.index(top) if top in class_names else 0 for top in tops)
+    return FolderContents(tuple(good), channels, class_names, labels, tuple(skipped))
 
 
 def load_image(path, channels, size):
@@ -140,6 +147,31 @@ def folder_images(contents: FolderContents, size: int, limit: Optional[int] = No
     return tf.data.Dataset.from_tensor_slices(list(files)).map(
         lambda path: load_image(path, contents.channels, size),
         num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+
+def labelled_arrays(contents: FolderContents, size: int, split: str):
+    """(float32 images [N, size, size, C] in [-1, 1], int64 labels [N]) of a split of the folder.
+
+    For a classifier of the user's images (`train_loops.classifier`): every
+    10th file of each class, in sorted order, is "test", the others "train".
+    """
+    import numpy as np
+
+    from data.images import scale_images
+
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be train or test, got {split!r}")
+    chosen, seen = [], {}
+    for index, label in enumerate(contents.labels):
+        rank = seen.get(label, 0)
+        seen[label] = rank + 1
+        if (rank % 10 == 0) == (split == "test"):
+            chosen.append(index)
+    picked = FolderContents(tuple(contents.files[i] for i in chosen), contents.channels,
+                            contents.class_names, (), ())
+    images = scale_images(next(iter(folder_images(picked, size).batch(len(chosen)))))
+    labels = np.array([contents.labels[i] for i in chosen], np.int64)
+    return images.numpy(), labels
 
 
 def folder_batches(contents: FolderContents, batch_size: int, seed: int, size: int):

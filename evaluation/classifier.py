@@ -45,7 +45,9 @@ DENSE_DROPOUT = 0.3
 
 
 def _check_dataset(dataset):
-    if dataset not in CLASSIFIER_DATASETS:
+    from data.folder import is_folder
+
+    if dataset not in CLASSIFIER_DATASETS and not is_folder(dataset):
         raise ValueError(f"classifier data set must be one of {', '.join(CLASSIFIER_DATASETS)}, "
                          f"got {dataset!r}.")
 
@@ -53,14 +55,16 @@ def _check_dataset(dataset):
 def build_classifier(num_classes: int = NUM_CLASSES, feature_dim: int = 128,
                      width: int = 32, conv_dropout: float = CONV_DROPOUT,
                      dense_dropout: float = DENSE_DROPOUT,
-                     name: str = "classifier") -> keras.Model:
+                     name: str = "classifier", image_shape=IMAGE_SHAPE) -> keras.Model:
     """The CNN above as a Keras functional model: [N, 28, 28, 1] in [-1, 1] -> [N, classes] softmax.
+
+    ``image_shape`` other than 28x28x1 serves a folder of the user's images.
 
     ``width`` is the channel count of the first block (the second has twice
     as many) and ``feature_dim`` the size of the "features" layer; the tests
     build tiny ones. A dropout rate of 0 leaves that dropout layer out.
     """
-    inputs = keras.Input(IMAGE_SHAPE, name="images")
+    inputs = keras.Input(image_shape, name="images")
     x = inputs
     for i, filters in enumerate((width, 2 * width)):
         x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False,
@@ -133,8 +137,14 @@ def train_classifier(dataset: str, data_dir: Optional[str] = None,
                      manual_dir: Optional[str] = None, epochs: int = DEFAULT_EPOCHS,
                      batch_size: int = DEFAULT_BATCH_SIZE, seed: int = 0,
                      learning_rate: float = DEFAULT_LEARNING_RATE, verbose="auto",
-                     train_limit: Optional[int] = None, test_limit: Optional[int] = None):
+                     train_limit: Optional[int] = None, test_limit: Optional[int] = None,
+                     folder=None, image_size: int = 64):
     """Train ``build_classifier`` on ``dataset``'s train split; returns (model, test_accuracy).
+
+    ``dataset`` "folder:PATH" is a folder of the user's images in class
+    subfolders: ``folder`` is its ``data.folder.scan`` (scanned here if
+    None), the images ``image_size`` square, and every 10th image of each
+    class the test split (``data.folder.labelled_arrays``).
 
     Adam(learning_rate) with cosine decay to 0 over all steps, cross-entropy,
     the train split reshuffled every epoch (seeded), ``epochs`` passes.
@@ -151,11 +161,23 @@ def train_classifier(dataset: str, data_dir: Optional[str] = None,
     if not learning_rate > 0:
         raise ValueError(f"learning_rate must be positive, got {learning_rate}.")
 
-    train_x, train_y = load_arrays(dataset, "train", data_dir, manual_dir, train_limit)
-    test_x, test_y = load_arrays(dataset, "test", data_dir, manual_dir, test_limit)
+    from data import folder as folders
+
+    if folders.is_folder(dataset):
+        folder = folder or folders.scan(dataset)
+        if folder.classes < 2:
+            raise ValueError(f"--dataset={dataset}: a classifier needs images in at least 2 "
+                             f"class subfolders, found {folder.classes}")
+        (train_x, train_y), (test_x, test_y) = (
+            folders.labelled_arrays(folder, image_size, split) for split in ("train", "test"))
+        shape, classes = train_x.shape[1:], folder.classes
+    else:
+        train_x, train_y = load_arrays(dataset, "train", data_dir, manual_dir, train_limit)
+        test_x, test_y = load_arrays(dataset, "test", data_dir, manual_dir, test_limit)
+        shape, classes = IMAGE_SHAPE, NUM_CLASSES
 
     keras.utils.set_random_seed(seed)
-    model = build_classifier()
+    model = build_classifier(classes, image_shape=shape)
     steps = epochs * (-(-len(train_x) // batch_size))
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps)
     model.compile(optimizer=keras.optimizers.Adam(schedule),

@@ -92,3 +92,29 @@ def latent(shape, distribution, seed_generator):
     if distribution == "uniform":
         return 2.0 * uniform(shape, seed_generator) - 1.0
     return normal(shape, seed_generator)
+
+
+def generator_samples(generator, count, distribution="normal", batch_size=500, seed=0,
+                      progress=None):
+    """(samples, latent codes) of a saved generator: `count` of each, float32 NumPy, in batches.
+
+    The codes come from one stream seeded by `seed`, batch after batch: with
+    the same seed and batch size, the first n samples are the same whatever
+    the count. Samples are float32 whatever precision the generator computes
+    in. `progress` (optional) gets `update(n)` after each batch.
+    """
+    import keras
+    import numpy as np
+
+    latent_shape = tuple(generator.inputs[0].shape[1:])
+    if any(d is None for d in latent_shape):
+        raise ValueError(f"the generator's input shape {latent_shape} is not fully defined")
+    seeds = keras.random.SeedGenerator(seed)
+    samples, codes = [], []
+    for start in range(0, count, batch_size):
+        n = min(batch_size, count - start)
+        codes.append(latent((n, *latent_shape), distribution, seeds))
+        samples.append(np.asarray(tf.cast(generator(codes[-1], training=False), tf.float32)))
+        if progress is not None:
+            progress.update(n)
+    return np.concatenate(samples), np.concatenate([np.asarray(c) for c in codes])

@@ -177,3 +177,43 @@ class FolderCommandTest(tf.test.TestCase):
         self.assertEqual(skipped.returncode, 0, skipped.stderr)
         self.assertIn("11 grayscale images in 1 class folder; skipped 1 bad file",
                       skipped.stdout)
+
+
+class FolderClassifierTest(tf.test.TestCase):
+
+    def test_a_classifier_learns_a_labelled_folder_and_scores_a_run_on_it(self):
+        import csv
+
+        # Two classes anyone can tell apart: dark images and bright ones.
+        root = self.get_temp_dir()
+        rng = np.random.default_rng(0)
+        images = os.path.join(root, "images")
+        for name, low in (("dark", 0), ("bright", 180)):
+            os.makedirs(os.path.join(images, name))
+            for i in range(20):
+                pixels = rng.integers(low, low + 75, (16 + i % 3, 16), dtype=np.uint8)
+                Image.fromarray(pixels, "L").save(os.path.join(images, name, f"{i}.png"))
+        contents = folder.scan(f"folder:{images}")
+        self.assertEqual(contents.class_names, ("bright", "dark"))
+        test_x, test_y = folder.labelled_arrays(contents, 16, "test")
+        self.assertEqual(list(test_y), [0, 0, 1, 1])  # files 0 and 10 of each class
+        self.assertEqual(test_x.shape, (4, 16, 16, 1))
+
+        classifier = os.path.join(root, "classifier.keras")
+        trained = run("classifier", f"--dataset=folder:{images}", "--image_size=16",
+                      "--epochs=8", "--batch_size=8", f"--output={classifier}")
+        self.assertEqual(trained.returncode, 0, trained.stderr)
+        self.assertIn("40 grayscale images in 2 class folders", trained.stdout)
+        self.assertEqual(read_json(os.path.join(root, "classifier.json"))["test_accuracy"], 1.0)
+
+        output_dir = os.path.join(root, "run")
+        done = run("wgan_gp", f"--dataset=folder:{images}", *SMALL, "--iterations=4",
+                   "--n_critic=1", f"--classifier={classifier}", "--eval_samples=16",
+                   f"--output_dir={output_dir}")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        with open(os.path.join(output_dir, "image_metrics.csv"), newline="") as f:
+            rows = list(csv.DictReader(f))
+        self.assertEqual([int(row["iteration"]) for row in rows], [2, 4])
+        self.assertTrue(all(np.isfinite(float(row["fid"])) for row in rows))
+        summary = read_json(os.path.join(output_dir, "summary.json"))
+        self.assertGreater(summary["classifier_fid"], 0.0)

@@ -108,23 +108,21 @@ def stored_samples(path, num_samples):
 
 def sample_generator(generator, num_samples, latent_distribution="normal", batch_size=500,
                      seed=0):
-    """``num_samples`` images of ``generator`` (float32 NumPy) from seeded latents."""
-    import keras  # pylint: disable=import-outside-toplevel
-    import numpy as np  # pylint: disable=import-outside-toplevel
+    """``num_samples`` images of ``generator`` (float32 NumPy) from seeded latents.
 
+    As ``train_loops.sample`` draws them (``models.random.generator_samples``),
+    with a progress line when there are several batches.
+    """
     from models import random  # pylint: disable=import-outside-toplevel
+    from train_loops.progress import Progress  # pylint: disable=import-outside-toplevel
 
-    latent_shape = tuple(generator.inputs[0].shape[1:])
-    if any(d is None for d in latent_shape):
-        raise UsageError(f"the generator's input shape {latent_shape} is not fully defined")
-    seeds = keras.random.SeedGenerator(seed)
-    chunks = []
-    for start in range(0, num_samples, batch_size):
-        n = min(batch_size, num_samples - start)
-        latent = random.latent((n, *latent_shape), latent_distribution, seeds)
-        images = generator(latent, training=False)
-        chunks.append(np.asarray(images, dtype=np.float32))
-    return np.concatenate(chunks)
+    progress = Progress(num_samples, "sampling") if num_samples > batch_size else None
+    try:
+        samples, _ = random.generator_samples(generator, num_samples, latent_distribution,
+                                              batch_size, seed, progress)
+    except ValueError as error:
+        raise UsageError(error) from None
+    return samples
 
 
 def load_real_images(dataset, split, num_samples, image_size, data_dir, manual_dir):

@@ -46,31 +46,6 @@ def load(path, what):
         raise UsageError(f"cannot load {what} {path}: {str(error).splitlines()[0]}")
 
 
-def generate(generator, count, batch_size, latent_distribution, seed, progress=None):
-    """`count` samples of `generator` and the latent codes that made them, float32, in batches.
-
-    The codes come from one seeded stream, batch after batch: with the same
-    seed and batch size, the first n samples are the same whatever the count. Samples are float32 whatever the
-    training precision, in the data's range (images in [-1, 1]).
-    """
-    import keras
-    import numpy as np
-
-    from models import random
-
-    seeds = keras.random.SeedGenerator(seed)
-    samples, codes = [], []
-    for start in range(0, count, batch_size):
-        n = min(batch_size, count - start)
-        latent = random.latent((n,) + tuple(generator.input_shape[1:]), latent_distribution,
-                               seeds)
-        samples.append(np.asarray(generator(latent, training=False), np.float32))
-        codes.append(np.asarray(latent, np.float32))
-        if progress is not None:
-            progress.update(n)
-    return np.concatenate(samples), np.concatenate(codes)
-
-
 def main(argv):
     del argv
     if not FLAGS.generator:
@@ -92,14 +67,15 @@ def main(argv):
     import numpy as np
 
     from evaluation import plots
-    from models import transport
+    from models import random, transport
     from train_loops.progress import Progress
 
     generator = load(FLAGS.generator, "the generator")
     progress = (Progress(FLAGS.num_samples, "sampling")
                 if FLAGS.num_samples > FLAGS.batch_size else None)
-    samples, latent = generate(generator, FLAGS.num_samples, FLAGS.batch_size,
-                               FLAGS.latent_distribution, FLAGS.seed, progress)
+    samples, latent = random.generator_samples(generator, FLAGS.num_samples,
+                                               FLAGS.latent_distribution, FLAGS.batch_size,
+                                               FLAGS.seed, progress)
     how = ""
     if FLAGS.dot_steps:
         critic = load(FLAGS.critic, "the critic")
