@@ -78,6 +78,9 @@ class FeatureExtractor:
         self.model = model
         self.batch_size = int(batch_size)
         self._predict = None
+        # A progress line per pass over more than one batch (the evaluate
+        # command sets it; a training run's evaluations stay quiet).
+        self.show_progress = False
 
     def preprocess(self, images):
         return images
@@ -101,10 +104,17 @@ class FeatureExtractor:
         images = _as_images(images)
         predict = self._batch_fn()
         features, probabilities = [], []
+        progress = None
+        if self.show_progress and len(images) > self.batch_size:
+            from train_loops.progress import Progress  # pylint: disable=import-outside-toplevel
+
+            progress = Progress(len(images), f"{self.name} features")
         for start in range(0, len(images), self.batch_size):
             f, p = predict(images[start:start + self.batch_size])
             features.append(f.numpy())
             probabilities.append(p.numpy())
+            if progress is not None:
+                progress.update(len(f))
         return (np.concatenate(features).astype(np.float32),
                 np.concatenate(probabilities).astype(np.float32))
 

@@ -170,6 +170,8 @@ def evaluate(generator, dataset, classifier=None, inception_weights=None,
     except (WeightsUnavailableError, ValueError) as error:
         raise UsageError(error) from None
     extractors.reverse()  # report the classifier first
+    for extractor in extractors:
+        extractor.show_progress = True
 
     try:
         if generator.lower().endswith(".npz"):
