@@ -21,7 +21,7 @@ import numbers
 import keras
 import tensorflow as tf
 
-from models.networks import score_dtype
+from models.networks import output_dtype
 
 # Radford et al. 2016, Section 4: "All weights were initialized from a
 # zero-centered Normal distribution with standard deviation 0.02."
@@ -131,7 +131,7 @@ def _transposed_conv_generator(image_shape, latent_dim, widths, batchnorm, name)
     x = keras.layers.Conv2DTranspose(
         image_shape[-1], DCGAN_KERNEL_SIZE, strides=2, padding="same",
         kernel_initializer=_dcgan_init(), name=f"deconv_{stages}")(x)
-    outputs = keras.layers.Activation("tanh", name="tanh")(x)
+    outputs = keras.layers.Activation("tanh", name="tanh", dtype=output_dtype())(x)
     return keras.Model(inputs, outputs, name=name)
 
 
@@ -169,7 +169,7 @@ def _strided_conv_critic(image_shape, dim, normalization, name):
                                                 name=f"ln_{i}")(x)
         x = keras.layers.LeakyReLU(LEAKY_RELU_SLOPE, name=f"lrelu_{i}")(x)
     x = keras.layers.Flatten(name="flatten")(x)
-    outputs = dense(1, kernel_initializer=_dcgan_init(), name="score", dtype=score_dtype())(x)
+    outputs = dense(1, kernel_initializer=_dcgan_init(), name="score", dtype=output_dtype())(x)
     return keras.Model(inputs, outputs, name=name)
 
 
@@ -263,8 +263,8 @@ def wgan_mlp_generator(image_shape=(64, 64, 3), latent_dim=100, hidden_units=512
         x = keras.layers.Dense(hidden_units, activation="relu",
                                kernel_initializer="he_uniform", name=f"relu_{i}")(x)
     x = keras.layers.Dense(math.prod(image_shape), name="linear")(x)
-    x = keras.layers.Activation("tanh", name="tanh")(x)
-    outputs = keras.layers.Reshape(image_shape, name="image")(x)
+    x = keras.layers.Activation("tanh", name="tanh", dtype=output_dtype())(x)
+    outputs = keras.layers.Reshape(image_shape, name="image", dtype=output_dtype())(x)
     return keras.Model(inputs, outputs, name="wgan_mlp_generator")
 
 
@@ -331,7 +331,7 @@ def wgan_gp_mnist_generator(latent_dim=128, dim=64):
     x = keras.layers.Cropping2D(((0, 1), (0, 1)), name="crop_to_7x7")(x)
     x = keras.layers.ReLU(name="relu_2")(deconv(x, 2 * dim, dim, "deconv_2"))
     x = deconv(x, dim, MNIST_SHAPE[-1], "deconv_3")
-    outputs = keras.layers.Activation("tanh", name="tanh")(x)
+    outputs = keras.layers.Activation("tanh", name="tanh", dtype=output_dtype())(x)
     return keras.Model(inputs, outputs, name="wgan_gp_mnist_generator")
 
 
@@ -356,5 +356,5 @@ def wgan_gp_mnist_critic(dim=64):
         in_channels = out_channels
     x = keras.layers.Flatten(name="flatten")(x)
     outputs = keras.layers.Dense(1, kernel_initializer="glorot_uniform", name="score",
-                                 dtype=score_dtype())(x)
+                                 dtype=output_dtype())(x)
     return keras.Model(inputs, outputs, name="wgan_gp_mnist_critic")

@@ -3,14 +3,17 @@
 import keras
 
 
-def score_dtype():
-    """The dtype of a critic's final score layer: float32 under a mixed policy, else the policy's.
+def output_dtype():
+    """The dtype of a network's output layer: float32 under a mixed policy, else the policy's.
 
     Under `mixed_float16` / `mixed_bfloat16` the hidden layers compute in 16
-    bits; the one-unit score layer is cheap, and computing it in float32 (the
-    Keras mixed-precision guide's advice for model outputs) keeps unbounded
-    Wasserstein scores clear of float16's 65504 ceiling. None (the global
-    policy) otherwise, so float32 networks are built exactly as before.
+    bits; the output layer (a critic's one-unit score, a generator's tanh or
+    linear output) is cheap, and computing it in float32 (the Keras
+    mixed-precision guide's advice for model outputs) keeps unbounded
+    Wasserstein scores clear of float16's 65504 ceiling, and makes a
+    generator trained in 16 bits hand out float32 samples, which NumPy, PIL
+    and other frameworks take as they are. None (the global policy)
+    otherwise, so float32 networks are built exactly as before.
     """
     policy = keras.config.dtype_policy()
     return "float32" if policy.compute_dtype != policy.variable_dtype else None
@@ -46,13 +49,13 @@ def _dense_layer(spectral):
 
 
 def toy_generator(latent_dim=2, data_dim=2, **kwargs):
-    """Toy MLP generator: z (2-d N(0, 1) in the paper) -> a 2-d point."""
-    return toy_mlp(latent_dim, data_dim, name="generator", **kwargs)
+    """Toy MLP generator: z (2-d N(0, 1) in the paper) -> a 2-d point (float32)."""
+    return toy_mlp(latent_dim, data_dim, name="generator", output_dtype=output_dtype(), **kwargs)
 
 
 def toy_critic(data_dim=2, **kwargs):
     """Toy MLP critic / discriminator: a 2-d point -> one unbounded score (no sigmoid)."""
-    return toy_mlp(data_dim, 1, name="critic", output_dtype=score_dtype(), **kwargs)
+    return toy_mlp(data_dim, 1, name="critic", output_dtype=output_dtype(), **kwargs)
 
 
 def _orthogonal():
@@ -72,7 +75,8 @@ def metz_generator(latent_dim=256, data_dim=2, hidden_units=128):
     for i in range(2):
         x = keras.layers.Dense(hidden_units, activation="relu", kernel_initializer=_orthogonal(),
                                name=f"relu_{i}")(x)
-    outputs = keras.layers.Dense(data_dim, kernel_initializer=_orthogonal(), name="linear")(x)
+    outputs = keras.layers.Dense(data_dim, kernel_initializer=_orthogonal(), name="linear",
+                                 dtype=output_dtype())(x)
     return keras.Model(inputs, outputs, name="generator")
 
 
@@ -88,5 +92,5 @@ def metz_critic(data_dim=2, hidden_units=128, spectral=False):
     inputs = keras.Input((data_dim,))
     x = keras.layers.Rescaling(0.25, name="input_over_4")(inputs)
     x = dense(hidden_units, activation="relu", kernel_initializer=_orthogonal(), name="relu_0")(x)
-    outputs = dense(1, kernel_initializer=_orthogonal(), name="linear", dtype=score_dtype())(x)
+    outputs = dense(1, kernel_initializer=_orthogonal(), name="linear", dtype=output_dtype())(x)
     return keras.Model(inputs, outputs, name="critic")

@@ -15,7 +15,7 @@ shortcuts and the generator's output convolution Glorot-uniform (their
 import keras
 
 from models.image_networks import batch_norm, tflib_uniform
-from models.networks import score_dtype
+from models.networks import output_dtype
 
 CIFAR_SHAPE = (32, 32, 3)
 _KERNEL_SIZE = 3
@@ -94,7 +94,7 @@ def wgan_gp_resnet_generator(latent_dim=128, dim=128):
     x = batch_norm("output_bn")(x)
     x = keras.layers.ReLU(name="output_relu")(x)
     x = _conv(CIFAR_SHAPE[-1], _KERNEL_SIZE, "output_conv", he=False)(x)
-    outputs = keras.layers.Activation("tanh", name="tanh")(x)
+    outputs = keras.layers.Activation("tanh", name="tanh", dtype=output_dtype())(x)
     return keras.Model(inputs, outputs, name="wgan_gp_resnet_generator")
 
 
@@ -125,5 +125,5 @@ def wgan_gp_resnet_critic(dim=128):
     x = keras.layers.ReLU(name="output_relu")(x)
     x = keras.layers.GlobalAveragePooling2D(name="mean_pool")(x)
     outputs = keras.layers.Dense(1, kernel_initializer="glorot_uniform", name="score",
-                                 dtype=score_dtype())(x)
+                                 dtype=output_dtype())(x)
     return keras.Model(inputs, outputs, name="wgan_gp_resnet_critic")

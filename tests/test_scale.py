@@ -9,6 +9,7 @@ one subprocess (`DISTRIBUTED_SCRIPT`), which prints its measurements as JSON.
 import contextlib
 import json
 import math
+import os
 import shutil
 import subprocess
 import sys
@@ -98,6 +99,33 @@ class MixedPrecisionTest(tf.test.TestCase):
                     for variable in model.critic.trainable_variables:
                         self.assertLessEqual(np.abs(variable.numpy()).max(),
                                              model.clip_value)
+
+    def test_a_generator_trained_in_16_bits_hands_out_float32(self):
+        # Its own call, not only model.generate: a saved generator is what
+        # users load, and NumPy, PIL and PyTorch cannot take bfloat16.
+        from models.networks import metz_generator
+        from train_loops.tasks import image_networks
+
+        for policy in ("mixed_float16", "mixed_bfloat16"):
+            with self.subTest(policy=policy), dtype_policy(policy):
+                keras.utils.set_random_seed(0)
+                generators = {
+                    "toy": (toy_generator(hidden_units=8), (4, 2)),
+                    "metz": (metz_generator(latent_dim=8), (4, 8)),
+                    "dcgan": (image_networks("dcgan", (32, 32, 1), 8, 4, True, None)[0],
+                              (4, 8)),
+                    "mlp": (image_networks("mlp", (28, 28, 1), 8, 4, True, None)[0], (4, 8)),
+                }
+                for name, (generator, latent_shape) in generators.items():
+                    half = policy.split("_")[1]
+                    self.assertEqual(generator.layers[1].compute_dtype, half, msg=name)
+                    latent = tf.random.stateless_normal(latent_shape, [1, 2])
+                    self.assertEqual(generator(latent).dtype, tf.float32, msg=name)
+                    path = os.path.join(self.get_temp_dir(), f"{policy}-{name}.keras")
+                    generator.save(path)
+                    loaded = keras.saving.load_model(path)
+                    self.assertEqual(loaded(latent).dtype, tf.float32, msg=name)
+                    self.assertAllClose(loaded(latent), generator(latent))
 
     def test_penalty_of_linear_critic_is_its_closed_form(self):
         # D(x) = w.x has gradient w everywhere: penalty lambda * (||w|| - 1)^2.
