@@ -19,4 +19,5 @@ FIGURES = (
     (8, "architecture_robustness"),
     (9, "quality_vs_time"),
     (10, "critic_overfitting"),
+    (11, "lipschitz_constraints"),
 )

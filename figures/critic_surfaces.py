@@ -80,7 +80,8 @@ W1_SAMPLES = 1000  # exact optimal transport between this many real and fake poi
 
 METHODS = ("clipping", "gradient_penalty")
 METHOD_TITLES = {"clipping": "clipping, c = {clip_value}",
-                 "gradient_penalty": "gradient penalty, lambda = {penalty_weight:g}"}
+                 "gradient_penalty": "gradient penalty, lambda = {penalty_weight:g}",
+                 "spectral": "spectral normalization"}
 
 
 def critic_values(critic, extent, resolution):
@@ -100,6 +101,17 @@ def gradient_norms(critic, points):
     return norms.numpy()
 
 
+def layer_spectral_norms(critic):
+    """The largest singular value of each Dense layer's kernel as the layer computes with it.
+
+    For a spectrally normalised layer that is W / sigma_estimate, not W.
+    """
+    import keras
+
+    return np.array([np.linalg.svd(np.asarray(layer.kernel, np.float64), compute_uv=False)[0]
+                     for layer in critic.layers if isinstance(layer, keras.layers.Dense)])
+
+
 def critic_measures(critic, real, fake, eps):
     """W estimate E f(x) - E f(x~), and the gradient norms on the interpolates."""
     from models import losses
@@ -111,7 +123,14 @@ def critic_measures(critic, real, fake, eps):
 
 
 def train_critic(run, dataset, method):
-    """Train one critic against the fixed generator; returns the arrays of one panel."""
+    """Train one critic against the fixed generator; returns the arrays of one panel.
+
+    `method`: "clipping", "gradient_penalty" or "spectral" (spectral
+    normalization of every layer, Miyato et al. 2018: one power iteration
+    per update, the penalty's optimizer, no penalty). Besides the panel, the
+    arrays hold each layer's spectral norm after every chunk of updates and
+    the gradient norms at the real and fake points and over the whole grid.
+    """
     import keras
     import tensorflow as tf
 
@@ -119,9 +138,12 @@ def train_critic(run, dataset, method):
     from evaluation.wasserstein import wasserstein1_estimate
     from models import losses, random
     from models.networks import toy_critic
+    from models.spectral_normalization import spectral_layers
 
     keras.utils.set_random_seed(run.seed)
-    critic = toy_critic(hidden_units=run.hidden_units, hidden_layers=run.hidden_layers)
+    critic = toy_critic(hidden_units=run.hidden_units, hidden_layers=run.hidden_layers,
+                        spectral=method == "spectral")
+    normalised = spectral_layers(critic)
     if method == "clipping":
         optimizer = keras.optimizers.RMSprop(run.clip_learning_rate)
     else:
@@ -133,6 +155,8 @@ def train_critic(run, dataset, method):
     clip, lam, noise_std = run.clip_value, run.penalty_weight, run.noise_std
 
     def step(real):
+        for layer in normalised:  # Algorithm 1 of Miyato et al.: once per update
+            layer.power_iteration()
         fake = real + noise_std * random.normal(tf.shape(real), seeds)
         with tf.GradientTape() as tape:
             wasserstein = -losses.wasserstein_critic_loss(critic(real, training=True),
@@ -162,7 +186,7 @@ def train_critic(run, dataset, method):
 
     chunks = -(-run.critic_steps // run.chunk)
     data = iter(toy_batches(dataset, run.batch_size, run.seed).batch(run.chunk))
-    steps, history_w, history_norm = [], [], []
+    steps, history_w, history_norm, history_layers = [], [], [], []
     progress = run.progress(chunks, f"{method} critic on {dataset}")
     done = 0
     for _ in range(chunks):
@@ -173,15 +197,21 @@ def train_critic(run, dataset, method):
         steps.append(done)
         history_w.append(w)
         history_norm.append(float(np.mean(norms)))
+        history_layers.append(layer_spectral_norms(critic))
         progress.update()
     xs, values = critic_values(critic, run.extent, run.resolution)
+    grid = np.stack(np.meshgrid(xs, xs), axis=-1).reshape(-1, 2).astype(np.float32)
     n = min(run.eval_samples, W1_SAMPLES)
     exact = wasserstein1_estimate(real_eval.numpy()[:n], fake_eval.numpy()[:n])
     return dict(exact_w1=np.float64(exact), xs=xs, surface=values, steps=np.array(steps),
                 history_wasserstein=np.array(history_w),
                 history_grad_norm=np.array(history_norm),
                 grad_norms=norms, wasserstein=np.float64(history_w[-1]),
-                real=real_eval.numpy()[:run.plot_samples])
+                real=real_eval.numpy()[:run.plot_samples],
+                history_layer_norms=np.array(history_layers),
+                grad_norms_real=gradient_norms(critic, real_eval),
+                grad_norms_fake=gradient_norms(critic, fake_eval),
+                grad_norms_grid=gradient_norms(critic, grid))
 
 
 def compute(run):

@@ -137,3 +137,30 @@ class ModeCollapseTest(tf.test.TestCase):
 
 if __name__ == "__main__":
     tf.test.main()
+
+
+class LipschitzConstraintsTest(tf.test.TestCase):
+
+    def test_quick_run_measures_every_critic_and_the_bound_holds(self):
+        from figures import lipschitz_constraints as figure
+
+        record, data = run_quick("lipschitz_constraints", self.get_temp_dir())
+        settings = figure.QUICK
+        for dataset in settings["datasets"]:
+            for method in figure.METHODS:
+                key = f"{method}_{dataset}"
+                norms = figure.point_norms(data, key)
+                self.assertEqual(norms["grid"].shape, (128 * 128,))
+                self.assertEqual(norms["real"].shape, (settings["eval_samples"],))
+                layers = data[f"history_layer_norms_{key}"]
+                self.assertEqual(layers.shape, (1, settings["hidden_layers"] + 1))
+                # For a ReLU MLP, ||grad f(x)|| <= prod_l sigma(W_l) at every x.
+                bound = figure.lipschitz_bound(data, key)
+                for kind, values in norms.items():
+                    self.assertLessEqual(float(np.max(values)), bound * (1 + 1e-4),
+                                         msg=f"{key} {kind}")
+            # Clipped to [-0.01, 0.01]: every layer's norm is at most 0.01 * sqrt(m n).
+            width = settings["hidden_units"]
+            clipped = data[f"history_layer_norms_clipping_{dataset}"][-1]
+            self.assertLessEqual(float(np.max(clipped)), 0.01 * width + 1e-6)
+        self.assertIn(f"spectral_{settings['datasets'][0]}", record["numbers"])
