@@ -200,3 +200,42 @@ class NetworkOptionTest(tf.test.TestCase):
             self.assertNotIn("Conv2D", kinds)
         with self.assertRaisesRegex(ValueError, "spectral is for the dcgan"):
             image_networks("wgan_gp_mnist", (28, 28, 1), 8, 4, True, "spectral")
+
+
+class SnganNetworksTest(tf.test.TestCase):
+
+    def test_the_standard_cnn_has_table_3s_shapes(self):
+        from models.sngan_networks import sngan_discriminator, sngan_generator
+
+        keras.utils.set_random_seed(0)
+        generator = sngan_generator((32, 32, 3))
+        self.assertEqual(generator.output_shape, (None, 32, 32, 3))
+        self.assertEqual(generator.get_layer("reshape").output.shape[1:], (4, 4, 512))
+        self.assertEqual([generator.get_layer(f"deconv_{i}").output.shape[1:]
+                          for i in (1, 2, 3)], [(8, 8, 256), (16, 16, 128), (32, 32, 64)])
+        self.assertEqual(sngan_generator((48, 48, 1)).get_layer("reshape").output.shape[1:],
+                         (6, 6, 512))  # M_g = 6 for STL-10's 48 x 48
+        critic = sngan_discriminator((32, 32, 3))
+        shapes = [critic.get_layer(f"conv_{i}").output.shape[1:] for i in range(7)]
+        self.assertEqual(shapes, [(32, 32, 64), (16, 16, 64), (16, 16, 128), (8, 8, 128),
+                                  (8, 8, 256), (4, 4, 256), (4, 4, 512)])
+        self.assertLen(spectral_layers(critic), 8)  # every layer, the last included
+        self.assertEqual(critic.get_layer("lrelu_0").negative_slope, 0.1)
+        self.assertEmpty(spectral_layers(sngan_discriminator((32, 32, 3), spectral=False)))
+        with self.assertRaisesRegex(ValueError, "multiple of 8"):
+            sngan_generator((28, 28, 1))
+
+    def test_the_sngan_preset_trains_at_32_pixels(self):
+        from test_folder_data import make_folder
+        from test_train_loops import read_json, run
+
+        images = make_folder(os.path.join(self.get_temp_dir(), "images"), "RGB")
+        output_dir = os.path.join(self.get_temp_dir(), "sngan")
+        done = run("gan", "--preset=sngan", f"--dataset=folder:{images}", "--iterations=2",
+                   "--batch_size=8", "--sample_every=2", f"--output_dir={output_dir}")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        summary = read_json(os.path.join(output_dir, "summary.json"))
+        self.assertEqual((summary["preset"], summary["iterations"]), ("sngan", 2))
+        critic = keras.saving.load_model(os.path.join(output_dir, "critic.keras"))
+        for layer in spectral_layers(critic):
+            self.assertEqual(int(layer.power_iterations), 2)  # n_dis = 1

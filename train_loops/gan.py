@@ -11,6 +11,14 @@ Presets (../shared/reference/papers.md):
          25k iterations (Keras' Adam epsilon 1e-7, theirs 1e-8)
   dcgan  Radford et al. 2016: DCGAN networks, Adam(2e-4, beta_1 0.5), batch
          128, z 100-d U[-1, 1], k = 1
+  sngan  Miyato et al. 2018 (SN-GAN), the standard CNN of their Table 3 with
+         every discriminator layer spectrally normalised, their Table 1
+         setting C (Adam 2e-4, beta_1 0.5, beta_2 0.999, n_dis = 1; also
+         their code's example.sh), the standard GAN loss with the
+         non-saturating generator loss (their Eq. 15 and the code's stdgan
+         updater), z 128-d N(0, I), 100k generator updates, CIFAR-10 at 32 x
+         32; batch 64 from their code (the paper gives none). MNIST and
+         Fashion-MNIST run with --image_size=32.
 """
 
 from absl import flags
@@ -28,6 +36,9 @@ PRESETS = {
     "dcgan": dict(dataset="lsun/bedroom", architecture="dcgan", learning_rate=2e-4,
                   beta_2=0.999, batch_size=128, latent_dim=100,
                   latent_distribution="uniform", iterations=100000),
+    "sngan": dict(dataset="cifar10", architecture="sngan_cnn", critic_normalization="spectral",
+                  learning_rate=2e-4, beta_1=0.5, beta_2=0.999, n_critic=1, batch_size=64,
+                  latent_dim=128, iterations=100000, generator_loss="non_saturating"),
 }
 
 

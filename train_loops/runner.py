@@ -147,11 +147,12 @@ flags.DEFINE_integer("eval_samples", 2500,
                      "Generated samples per evaluation (2500 in VEEGAN and PacGAN).")
 # Image data
 flags.DEFINE_enum("architecture", "dcgan", ["dcgan", "dcgan_no_bn", "mlp",
-                                            "wgan_gp_mnist", "resnet"],
+                                            "wgan_gp_mnist", "resnet", "sngan_cnn"],
                   "Image data: dcgan (Radford et al.); dcgan_no_bn and mlp (the WGAN "
                   "paper's generators without BatchNorm / a 4-layer ReLU MLP); "
                   "wgan_gp_mnist (the WGAN-GP authors' MNIST models); resnet "
-                  "(WGAN-GP Appendix F, 32x32x3).")
+                  "(WGAN-GP Appendix F, 32x32x3); sngan_cnn (Miyato et al. 2018's "
+                  "standard CNN, sides a multiple of 8, --dim unused).")
 flags.DEFINE_integer("dim", 64, "Image data: base filter count of the networks.")
 flags.DEFINE_enum("critic_normalization", "none", ["none", "layer", "spectral"],
                   "none; layer (WGAN-GP image critics: layer normalisation); or spectral "

@@ -9,7 +9,7 @@ from train_loops import files
 
 # --- networks ------------------------------------------------------------------
 
-ARCHITECTURES = ("dcgan", "dcgan_no_bn", "mlp", "wgan_gp_mnist", "resnet")
+ARCHITECTURES = ("dcgan", "dcgan_no_bn", "mlp", "wgan_gp_mnist", "resnet", "sngan_cnn")
 
 
 def image_networks(architecture, image_shape, latent_dim, dim, bn_free_critic,
@@ -25,10 +25,17 @@ def image_networks(architecture, image_shape, latent_dim, dim, bn_free_critic,
     from models import resnet_networks
 
     spectral = critic_normalization == "spectral"
-    if spectral and architecture not in ("dcgan", "dcgan_no_bn", "mlp"):
-        raise ValueError(f"--critic_normalization=spectral is for the dcgan, dcgan_no_bn and "
-                         f"mlp architectures' critics (the DCGAN-style critic), not "
-                         f"{architecture}")
+    if spectral and architecture not in ("dcgan", "dcgan_no_bn", "mlp", "sngan_cnn"):
+        raise ValueError(f"--critic_normalization=spectral is for the dcgan, dcgan_no_bn, mlp "
+                         f"and sngan_cnn architectures' critics, not {architecture}")
+    if architecture == "sngan_cnn":
+        from models import sngan_networks
+
+        if critic_normalization == "layer":
+            raise ValueError("--architecture=sngan_cnn takes --critic_normalization=spectral "
+                             "or none")
+        return (sngan_networks.sngan_generator(image_shape, latent_dim),
+                sngan_networks.sngan_discriminator(image_shape, spectral))
     fixed = {"wgan_gp_mnist": (nets.MNIST_SHAPE, nets.wgan_gp_mnist_generator,
                                nets.wgan_gp_mnist_critic),
              "resnet": (resnet_networks.CIFAR_SHAPE, resnet_networks.wgan_gp_resnet_generator,
@@ -191,7 +198,7 @@ class ImageTask:
 
     GRID_SIZE = 64  # an 8 x 8 grid
     # A folder's default side: the fixed-size architectures' own, else DCGAN's 64.
-    FOLDER_IMAGE_SIZES = {"wgan_gp_mnist": 28, "resnet": 32}
+    FOLDER_IMAGE_SIZES = {"wgan_gp_mnist": 28, "resnet": 32, "sngan_cnn": 32}
 
     def __init__(self, flags, algorithm):
         from data import folder
