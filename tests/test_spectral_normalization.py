@@ -154,31 +154,38 @@ class CommandTest(tf.test.TestCase):
 
         args = ["--critic_normalization=spectral", "--checkpoint_every=20", "--deterministic",
                 *TINY]
-        for algorithm in ("gan", "wgan", "wgan_gp"):
-            unbroken = os.path.join(self.get_temp_dir(), f"{algorithm}-unbroken")
-            resumed = os.path.join(self.get_temp_dir(), f"{algorithm}-resumed")
-            for output_dir, steps in ((unbroken, (40,)), (resumed, (20, 40))):
-                for i, iterations in enumerate(steps):
-                    done = run(algorithm, f"--iterations={iterations}", *args,
-                               f"--output_dir={output_dir}", *(["--resume"] if i else []))
-                    self.assertEqual(done.returncode, 0, done.stderr)
-            self.assertEqual(metric_rows(unbroken), metric_rows(resumed), algorithm)
-            self.assertEqual(read_json(os.path.join(resumed, "summary.json"))["resumed_from"], 20)
-            # u, v and the count of power iterations went through the checkpoint:
-            # one power iteration per critic update, n_critic per iteration.
-            n_critic = {"gan": 1, "wgan": 5, "wgan_gp": 5}[algorithm]
-            checkpoints = [tf.train.load_checkpoint(os.path.join(d, "checkpoints"))
-                           for d in (unbroken, resumed)]
-            names = [n for n in checkpoints[0].get_variable_to_shape_map()
-                     if {"u", "v", "power_iterations"} & set(n.split("/"))]
-            self.assertLen(names, 3 * len(spectral_layers(
-                keras.saving.load_model(os.path.join(unbroken, "critic.keras")))))
-            for name in names:
-                self.assertAllEqual(checkpoints[0].get_tensor(name),
-                                    checkpoints[1].get_tensor(name), msg=name)
-            critic = keras.saving.load_model(os.path.join(resumed, "critic.keras"))
+        # WGAN-GP stopped at 20 and resumed to 40 against an unbroken run.
+        unbroken = os.path.join(self.get_temp_dir(), "unbroken")
+        resumed = os.path.join(self.get_temp_dir(), "resumed")
+        for output_dir, steps in ((unbroken, (40,)), (resumed, (20, 40))):
+            for i, iterations in enumerate(steps):
+                done = run("wgan_gp", f"--iterations={iterations}", *args,
+                           f"--output_dir={output_dir}", *(["--resume"] if i else []))
+                self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertEqual(metric_rows(unbroken), metric_rows(resumed))
+        self.assertEqual(read_json(os.path.join(resumed, "summary.json"))["resumed_from"], 20)
+        # u, v and the count of power iterations went through the checkpoint.
+        checkpoints = [tf.train.load_checkpoint(os.path.join(d, "checkpoints"))
+                       for d in (unbroken, resumed)]
+        names = [n for n in checkpoints[0].get_variable_to_shape_map()
+                 if {"u", "v", "power_iterations"} & set(n.split("/"))]
+        critic = keras.saving.load_model(os.path.join(resumed, "critic.keras"))
+        self.assertLen(names, 3 * len(spectral_layers(critic)))
+        for name in names:
+            self.assertAllEqual(checkpoints[0].get_tensor(name),
+                                checkpoints[1].get_tensor(name), msg=name)
+        # One power iteration per critic update: n_critic per generator iteration.
+        for algorithm, n_critic in (("gan", 1), ("wgan", 5), ("wgan_gp", 5)):
+            if algorithm == "wgan_gp":
+                output_dir = resumed
+            else:
+                output_dir = os.path.join(self.get_temp_dir(), algorithm)
+                done = run(algorithm, "--iterations=40", *args, f"--output_dir={output_dir}")
+                self.assertEqual(done.returncode, 0, done.stderr)
+            critic = keras.saving.load_model(os.path.join(output_dir, "critic.keras"))
             for layer in spectral_layers(critic):
-                self.assertEqual(int(layer.power_iterations), 40 * n_critic, msg=layer.name)
+                self.assertEqual(int(layer.power_iterations), 40 * n_critic,
+                                 msg=f"{algorithm} {layer.name}")
 
 
 class NetworkOptionTest(tf.test.TestCase):
