@@ -342,7 +342,7 @@ class KilledWritesTest(tf.test.TestCase):
         killed = os.path.join(self.get_temp_dir(), "killed")
         rng = np.random.default_rng(0)
         kills = 0
-        for attempt in range(6):
+        for attempt in range(4):
             again = "--resume" if has_checkpoint(killed) else "--overwrite"
             process = subprocess.Popen(command("wgan_gp", *args, f"--output_dir={killed}", again),
                                        cwd=REPO, env=ENV, stdout=subprocess.DEVNULL,
@@ -357,7 +357,7 @@ class KilledWritesTest(tf.test.TestCase):
             check_run_files(self, killed)
             if process.returncode == 0:
                 break
-        self.assertGreaterEqual(kills, 3)
+        self.assertGreaterEqual(kills, 2)
         again = "--resume" if has_checkpoint(killed) else "--overwrite"
         finished = run("wgan_gp", *args, f"--output_dir={killed}", again)
         self.assertEqual(finished.returncode, 0, finished.stderr)
@@ -414,8 +414,9 @@ class KilledFigureTest(tf.test.TestCase):
     def test_a_killed_quick_figure_resumes_to_the_numbers_of_an_unbroken_one(self):
         import json
 
-        def figure(output_dir):
+        def figure(output_dir):  # three training parts: two ring rows, one grid run
             return [sys.executable, "-m", "figures.mode_collapse", "--quick",
+                    "--set", "ring_rows=gan,wgan_gp", "--set", "grid_algorithms=wgan",
                     f"--output_dir={output_dir}"]
 
         unbroken, killed = (os.path.join(self.get_temp_dir(), name)
@@ -432,7 +433,7 @@ class KilledFigureTest(tf.test.TestCase):
                        for name in os.listdir(parts))
 
         rng = np.random.default_rng(1)
-        for wanted in (1, 3):  # killed once a part is done, and later inside another
+        for wanted in (1, 2):  # killed once a part is done, and later inside another
             process = subprocess.Popen(figure(killed), cwd=REPO, env=ENV,
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             try:
