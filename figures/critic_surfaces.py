@@ -214,10 +214,11 @@ def train_critic(run, dataset, method):
                 grad_norms_grid=gradient_norms(critic, grid))
 
 
-def compute(run):
+def compute(run, methods=METHODS):
+    """Every method's critic on every data set (figure 11 adds spectral normalization)."""
     data = {}
     for dataset in run.datasets:
-        for method in METHODS:
+        for method in methods:
             part = run.cached(f"{method}-{dataset}",
                               lambda: train_critic(run, dataset, method))
             data["xs"] = part["xs"]

@@ -44,16 +44,7 @@ TOLERANCE = 0.05
 
 
 def compute(run):
-    data = {}
-    for dataset in run.datasets:
-        for method in METHODS:
-            part = run.cached(f"{method}-{dataset}",
-                              lambda: critic_surfaces.train_critic(run, dataset, method))
-            data["xs"] = part["xs"]
-            for name, value in part.items():
-                if name != "xs":
-                    data[f"{name}_{method}_{dataset}"] = value
-    return data
+    return critic_surfaces.compute(run, METHODS)
 
 
 def point_norms(data, key):
