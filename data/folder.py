@@ -49,7 +49,7 @@ class FolderContents:
     files: tuple  # the good image files, sorted
     channels: int  # 1 (grayscale) or 3 (colour)
     class_names: tuple  # the top-level subfolders holding images, sorted (none: ())
-    labels: tuple  # each file's index in class_names (0 for files at the top)
+    labels: tuple  # each file's index in class_names (-1 for files beside the class folders)
     skipped: tuple  # (path, reason) of the files left out with skip_bad
 
     @property
@@ -122,7 +122,7 @@ def scan(name: str, skip_bad: bool = False, progress=None) -> FolderContents:
     tops = [os.path.relpath(file, path).split(os.sep)[0] for file in good]
     class_names = tuple(sorted({top for top, file in zip(tops, good)
                                 if top != os.path.basename(file)}))
-    labels = tuple(class_names.index(top) if top in class_names else 0 for top in tops)
+    labels = tuple(class_names.index(top) if top in class_names else -1 for top in tops)
     return FolderContents(tuple(good), channels, class_names, labels, tuple(skipped))
 
 
@@ -132,9 +132,11 @@ def load_image(path, channels, size):
 
     from data.images import resize_shorter_side_and_center_crop
 
-    image = tf.io.decode_image(tf.io.read_file(path), channels=channels,
-                               expand_animations=False)
-    image = tf.ensure_shape(image, [None, None, channels])
+    # Decoded as stored (BMP refuses channels=1), then grey (+ alpha) keeps
+    # its first channel and colour (+ alpha) its first three: `scan` has
+    # made sure every file is of the folder's kind.
+    image = tf.io.decode_image(tf.io.read_file(path), expand_animations=False)
+    image = tf.ensure_shape(image[..., :channels], [None, None, channels])
     return tf.ensure_shape(resize_shorter_side_and_center_crop(image, size),
                            [size, size, channels])
 
@@ -154,6 +156,7 @@ def labelled_arrays(contents: FolderContents, size: int, split: str):
 
     For a classifier of the user's images (`train_loops.classifier`): every
     10th file of each class, in sorted order, is "test", the others "train".
+    Files beside the class folders have no class and are left out.
     """
     import numpy as np
 
@@ -163,6 +166,8 @@ def labelled_arrays(contents: FolderContents, size: int, split: str):
         raise ValueError(f"split must be train or test, got {split!r}")
     chosen, seen = [], {}
     for index, label in enumerate(contents.labels):
+        if label < 0:
+            continue
         rank = seen.get(label, 0)
         seen[label] = rank + 1
         if (rank % 10 == 0) == (split == "test"):
@@ -184,10 +189,18 @@ def folder_batches(contents: FolderContents, batch_size: int, seed: int, size: i
     if count < batch_size:
         raise BadFolderError(f"the folder has {count} images, fewer than the batch size "
                              f"{batch_size}")
-    images = folder_images(contents, size)
     if count * size * size * contents.channels <= CACHE_BYTES:
-        images = images.cache()
-    return (images.shuffle(count, seed=seed, reshuffle_each_iteration=True)
+        # Decoded once and kept; each pass reshuffles the decoded images.
+        images = folder_images(contents, size).cache().shuffle(
+            count, seed=seed, reshuffle_each_iteration=True)
+    else:
+        # Too large to keep: each pass reshuffles the file names and decodes
+        # them in that order, so memory holds names, not images.
+        images = tf.data.Dataset.from_tensor_slices(list(contents.files)).shuffle(
+            count, seed=seed, reshuffle_each_iteration=True).map(
+            lambda path: load_image(path, contents.channels, size),
+            num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return (images
             .batch(batch_size, drop_remainder=True)
             .map(scale_images, num_parallel_calls=tf.data.AUTOTUNE)
             .repeat()

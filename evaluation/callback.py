@@ -84,10 +84,9 @@ class ImageMetricsCallback(keras.callbacks.Callback):
         self._real_features = np.asarray(real, np.float32) if real.ndim == 2 else None
         self.start = time.time()
         self.last = None  # (iteration, results) of the latest evaluation
-        if self.start_iteration > 0 and os.path.exists(csv_path):
-            # Rows after the checkpoint the run resumes from are evaluated again.
-            files.drop_rows_after(csv_path, self.start_iteration)
-        else:
+        resuming = self.start_iteration > 0 and os.path.exists(csv_path)
+        # Rows after the checkpoint the run resumes from are evaluated again.
+        if not (resuming and files.drop_rows_after(csv_path, self.start_iteration)):
             directory = os.path.dirname(csv_path)
             if directory:
                 os.makedirs(directory, exist_ok=True)

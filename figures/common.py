@@ -115,7 +115,7 @@ class FigureRun:
         """
         from absl import flags
 
-        from train_loops import runner
+        from train_loops import cli, runner
 
         command = importlib.import_module(f"train_loops.{algorithm}").COMMAND
         flag_values = dict(flag_values, seed=flag_values.get("seed", self.seed))
@@ -129,21 +129,33 @@ class FigureRun:
                 self.parts["reused"] += 1
                 return run_dir
         self.parts["computed"] += 1
-        # A run killed before its first checkpoint was complete starts again.
-        resume = bool(glob.glob(os.path.join(run_dir, "checkpoints", "ckpt-*.index")))
-        argv = [f"--{k}={v}" for k, v in flag_values.items()]
-        argv += [f"--output_dir={run_dir}", "--resume" if resume else "--overwrite"]
-        self.log(f"training {algorithm} {' '.join(argv)}")
-        flags.FLAGS.unparse_flags()
-        try:
-            command.parse([command.program, *argv])
-            runner.train(command)
-        except SystemExit as exit_:
-            # 3: stopped on non-finite numbers, a result; anything else is not.
-            if exit_.code != 3:
-                raise
-        finally:
+        def train(again):
+            argv = [f"--{k}={v}" for k, v in flag_values.items()]
+            argv += [f"--output_dir={run_dir}", again]
+            self.log(f"training {algorithm} {' '.join(argv)}")
             flags.FLAGS.unparse_flags()
+            try:
+                command.parse([command.program, *argv])
+                runner.train(command)
+            except SystemExit as exit_:
+                # 3: stopped on non-finite numbers, a result; anything else is not.
+                if exit_.code != 3:
+                    raise
+            finally:
+                flags.FLAGS.unparse_flags()
+
+        # A run killed before its first checkpoint was complete starts again,
+        # and so does one none of whose checkpoints is intact.
+        try:
+            if glob.glob(os.path.join(run_dir, "checkpoints", "ckpt-*.index")):
+                try:
+                    train("--resume")
+                    return run_dir
+                except cli.UsageError as error:
+                    self.log(f"cannot resume ({error}); starting the run again")
+            train("--overwrite")
+        except cli.UsageError as error:
+            raise UsageError(error) from None
         return run_dir
 
 

@@ -62,6 +62,10 @@ class RowsTest(tf.test.TestCase):
             f.write("iteration,loss,seconds\r\n1,0.5,0.1\r\n2,0.2")  # a power cut mid-row
         self.assertEqual(files.read_rows(path), [["iteration", "loss", "seconds"],
                                                  ["1", "0.5", "0.1"]])
+        # Cut inside its last field, a row has every field but no line end.
+        with open(path, "w") as f:
+            f.write("iteration,loss,seconds\r\n1,0.5,0.1\r\n2,0.2,0.3")
+        self.assertEqual(files.read_rows(path)[1:], [["1", "0.5", "0.1"]])
 
     def test_drop_rows_after_keeps_the_header_and_rows_up_to_the_iteration(self):
         path = os.path.join(self.get_temp_dir(), "metrics.csv")

@@ -74,6 +74,23 @@ class ScanTest(tf.test.TestCase):
         self.assertEqual([os.path.basename(path) for path, _ in contents.skipped],
                          ["1.png", "9_colour.png"])
 
+    def test_grayscale_bmp_and_files_beside_the_class_folders(self):
+        root = make_folder(os.path.join(self.get_temp_dir(), "bmp"), "L", per_class=10)
+        Image.fromarray(np.full((12, 20), 200, np.uint8), "L").save(
+            os.path.join(root, "cats", "grey.bmp"))
+        Image.fromarray(np.zeros((16, 16), np.uint8), "L").save(os.path.join(root, "loose.png"))
+        contents = folder.scan(f"folder:{root}")
+        self.assertEqual(contents.channels, 1)
+        bmp = [f for f in contents.files if f.endswith(".bmp")][0]
+        self.assertAllEqual(folder.load_image(bmp, 1, 8).numpy(),
+                            np.full((8, 8, 1), 200, np.uint8))  # TF refuses channels=1 for BMP
+        loose = contents.files.index(os.path.join(root, "loose.png"))
+        self.assertEqual(contents.labels[loose], -1)  # no class: left out of the splits
+        _, train_y = folder.labelled_arrays(contents, 8, "train")
+        _, test_y = folder.labelled_arrays(contents, 8, "test")
+        self.assertEqual(len(train_y) + len(test_y), 21)
+        self.assertEqual(sorted(set(train_y)), [0, 1])
+
     def test_images_are_resized_by_the_shorter_side_and_centre_cropped(self):
         # 20 x 40: left quarter black, middle half white, right quarter black.
         # The shorter side to 10 makes it 10 x 20; the central 10 x 10 is the

@@ -461,3 +461,21 @@ class KilledFigureTest(tf.test.TestCase):
             self.assertEqual(sorted(a.files), sorted(b.files))
             for name in a.files:
                 np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+
+
+class DamagedIndexTest(tf.test.TestCase):
+
+    def test_an_unreadable_checkpoint_index_is_set_aside_and_the_run_resumes(self):
+        output_dir = os.path.join(self.get_temp_dir(), "index")
+        args = ["--checkpoint_every=10", *TINY]
+        self.assertEqual(run("wgan", "--iterations=20", *args,
+                             f"--output_dir={output_dir}").returncode, 0)
+        index = os.path.join(output_dir, "checkpoints", "checkpoint")
+        open(index, "w").close()  # emptied: TensorFlow's CheckpointManager refuses it
+        resumed = run("wgan", "--iterations=30", *args, "--resume", f"--output_dir={output_dir}")
+        self.assertEqual(resumed.returncode, 0, resumed.stderr)
+        lines = program_lines(resumed.stderr)
+        self.assertLen(lines, 1, resumed.stderr)
+        self.assertIn("unreadable (ValueError); set aside as", lines[0])
+        summary = read_json(os.path.join(output_dir, "summary.json"))
+        self.assertEqual((summary["resumed_from"], summary["iterations"]), (20, 30))

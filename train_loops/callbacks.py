@@ -4,6 +4,7 @@ Keras counts batches from 0 in every `fit`; a resumed run starts at generator
 iteration `start_iteration`, so iteration = start_iteration + batch + 1.
 """
 
+import contextlib
 import os
 import signal
 import time
@@ -101,9 +102,11 @@ class ToyEvaluation(IterationCallback):
             # it is the final evaluation of an interrupted run, which an
             # unbroken run does not have: it goes.
             scheduled = start_iteration % every == 0
-            files.drop_rows_after(path, start_iteration if scheduled else start_iteration - 1)
-            header, *table = files.read_rows(path)
-            rows = [dict(zip(header, row)) for row in table]
+            header = files.drop_rows_after(
+                path, start_iteration if scheduled else start_iteration - 1)
+            if not header:  # nothing whole survived (a power cut): start the file again
+                files.rewrite_rows(path, [["iteration", "seconds"] + columns])
+            rows = [dict(zip(header, row)) for row in files.read_rows(path)[1:]]
             if rows and self.has_modes and int(rows[-1]["iteration"]) == start_iteration:
                 self.last = (start_iteration, self.read_row(rows[-1]))
         else:
@@ -206,7 +209,9 @@ class SampleGrids(IterationCallback):
         path = os.path.join(self.directory, f"{iteration:06d}.png")
         with files.replacing(path) as temporary:
             save_image_grid(temporary, images)
-        tf.summary.image("samples", (images[:16] + 1.0) / 2.0, step=iteration, max_outputs=16)
+        with summary_writes():
+            tf.summary.image("samples", (images[:16] + 1.0) / 2.0, step=iteration,
+                             max_outputs=16)
         return path
 
 
@@ -244,11 +249,26 @@ class ToySamples(IterationCallback):
 
 
 class TensorBoardScalars(IterationCallback):
-    """Every metric train_step reports, as a TensorBoard scalar per generator iteration."""
+    """Every metric train_step reports, as a TensorBoard scalar per generator iteration.
+
+    An event file that cannot be written (a full disk) is a `files.WriteError`.
+    """
 
     def on_train_batch_end(self, batch, logs=None):
-        for name, value in (logs or {}).items():
-            tf.summary.scalar(name, float(value), step=self.iteration(batch))
+        with summary_writes():
+            for name, value in (logs or {}).items():
+                tf.summary.scalar(name, float(value), step=self.iteration(batch))
+
+
+@contextlib.contextmanager
+def summary_writes():
+    """Turns TensorFlow's error from writing a TensorBoard events file into a WriteError."""
+    try:
+        yield
+    except tf.errors.OpError as error:
+        if "events file" not in str(error):
+            raise
+        raise files.WriteError("the TensorBoard events file", files.reason_of(error)) from None
 
 
 def all_finite(variables):

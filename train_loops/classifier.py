@@ -132,6 +132,7 @@ def train(dataset, data_dir=None, manual_dir=None, output=None, epochs=4, batch_
 def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)  # tfds' per-read INFO lines
+    cli.expand_user("output", "data_dir", "manual_dir")
     # Bad flags answer before TensorFlow loads (data.images imports it).
     check_arguments(FLAGS.dataset, FLAGS.output, FLAGS.epochs, FLAGS.batch_size,
                     FLAGS.learning_rate, FLAGS.seed)

@@ -31,6 +31,14 @@ def fail(program, error):
     sys.exit(2)
 
 
+def expand_user(*names):
+    """Expand a leading ~ in these path flags (the shell does not in --flag=~/x)."""
+    for name in names:
+        value = flags.FLAGS[name].value
+        if value:
+            flags.FLAGS[name].value = os.path.expanduser(value)
+
+
 def writable_folder(path, flag, label=None):
     """UsageError unless the folder `path` exists or can be made, and takes new files.
 

@@ -223,6 +223,8 @@ def evaluate(generator, dataset, classifier=None, inception_weights=None,
 def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)  # tfds' per-read INFO lines
+    cli.expand_user("generator", "classifier", "inception_weights", "output", "data_dir",
+                    "manual_dir")
     # Bad flags answer before TensorFlow loads (data.images imports it).
     check_arguments(FLAGS.generator, FLAGS.dataset, FLAGS.classifier,
                     FLAGS.inception_weights, FLAGS.metrics, FLAGS.num_samples,

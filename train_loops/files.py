@@ -7,11 +7,12 @@ always holds either the previous complete file or the new one.
 
 The row logs (metrics.csv, evaluation.csv, image_metrics.csv) grow by whole
 rows (`append_rows`): one `write` call per row on a file opened for
-appending, which a killed process cannot split (the kernel checks for a
-fatal signal only between pages, and a row is far shorter than one); a write
-that the disk cannot finish is cut back to the last whole row before the
-error is raised. Readers still drop a last row that does not parse
-(`read_rows`), which is what a power cut can leave.
+appending. A killed process can split such a write only where it crosses a
+page boundary of the file (the kernel checks for a fatal signal between
+pages), and a write that the disk cannot finish is cut back to the last
+whole row before the error is raised. Readers drop a last row that is not
+whole (`read_rows`): one without its line end, which is what a split write
+or a power cut leaves.
 
 Nothing here calls fsync: the guarantee is against the process dying, not
 against the machine losing power before the kernel has flushed its cache.
@@ -117,14 +118,18 @@ def append_rows(path, rows):
 def read_rows(path):
     """The rows of the CSV file `path` (header first), without a torn last row.
 
-    A last row with fewer fields than the header, or none at all, is what a
-    write cut short by a power cut leaves; it is dropped.
+    Every row is written with its line end, so a last row without one (or
+    with another number of fields than the header, or blank) was cut short
+    by a kill or a power cut: it is dropped.
     """
     with open(path, newline="") as f:
-        table = list(csv.reader(f))
+        text = f.read()
+    if text and not text.endswith("\n"):
+        text = text[:text.rfind("\n") + 1]
+    table = [row for row in csv.reader(io.StringIO(text, newline=""))]
     if len(table) > 1 and len(table[-1]) != len(table[0]):
         table.pop()
-    return table
+    return [row for row in table if row]
 
 
 def rewrite_rows(path, rows):

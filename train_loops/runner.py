@@ -440,6 +440,7 @@ def check_paths(command):
     """UsageError (one line, exit 2) for a path the run could not use, before any work starts."""
     from train_loops import cli
 
+    cli.expand_user("output_dir", "data_dir", "manual_dir", "classifier")
     cli.writable_folder(default_output_dir(command), "output_dir")
     if FLAGS.data_dir:
         cli.readable_folder(FLAGS.data_dir, "data_dir")
@@ -470,10 +471,14 @@ def train(command):
     `cli.run` reports in one line with exit status 4; --resume continues
     from that checkpoint once there is room.
     """
-    from train_loops.files import WriteError
+    from train_loops.files import WriteError, reason_of
 
     try:
-        fit_and_write(command)
+        try:
+            fit_and_write(command)
+        except OSError as error:  # a folder that could not be made, a file not removed
+            raise WriteError(error.filename or default_output_dir(command),
+                             reason_of(error)) from None
     except WriteError as error:
         import tensorflow as tf
 
@@ -523,8 +528,8 @@ def fit_and_write(command):
     checkpoint = tf.train.Checkpoint(model=model,
                                      generator_optimizer=model.generator_optimizer,
                                      critic_optimizer=model.critic_optimizer)
-    manager = tf.train.CheckpointManager(checkpoint, os.path.join(output_dir, "checkpoints"),
-                                         max_to_keep=FLAGS.keep_checkpoints)
+    manager = checkpoint_manager(checkpoint, os.path.join(output_dir, "checkpoints"),
+                                 command.program)
     start_iteration = (restore(checkpoint, manager, model, command.program) if FLAGS.resume
                        else 0)
     if start_iteration % model.iterations_per_step:
@@ -584,7 +589,11 @@ def fit_and_write(command):
             if iterations > start_iteration:
                 checkpoints.save(iterations)
             final = task.finish(model, output_dir, iterations)
-    writer.close()
+    try:
+        writer.close()
+    except tf.errors.OpError as error:
+        raise files.WriteError(os.path.join(output_dir, "tensorboard"),
+                               files.reason_of(error)) from None
     done = iterations - start_iteration
     summary = dict(algorithm=command.algorithm, preset=FLAGS.preset, dataset=FLAGS.dataset,
                    iterations=iterations, resumed_from=start_iteration,
@@ -654,6 +663,27 @@ def remove_run(output_dir):
             os.remove(path)
     for name in RUN_FOLDERS:
         shutil.rmtree(os.path.join(output_dir, name), ignore_errors=True)
+
+
+def checkpoint_manager(checkpoint, directory, program):
+    """The run's CheckpointManager, keeping --keep_checkpoints.
+
+    TensorFlow refuses a `checkpoint` index file that is empty or not text;
+    such a file is set aside (with a warning line) and the checkpoints are
+    then found by their own files (`checkpoint_paths`).
+    """
+    import tensorflow as tf
+
+    try:
+        return tf.train.CheckpointManager(checkpoint, directory,
+                                          max_to_keep=FLAGS.keep_checkpoints)
+    except (ValueError, UnicodeDecodeError) as error:
+        index = os.path.join(directory, "checkpoint")
+        os.replace(index, index + ".damaged")
+        print(f"{program}: warning: {index} is unreadable ({type(error).__name__}); set "
+              f"aside as {index}.damaged", file=sys.stderr, flush=True)
+        return tf.train.CheckpointManager(checkpoint, directory,
+                                          max_to_keep=FLAGS.keep_checkpoints)
 
 
 def checkpoint_paths(manager):

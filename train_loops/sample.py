@@ -48,6 +48,7 @@ def load(path, what):
 
 def main(argv):
     del argv
+    cli.expand_user("generator", "critic", "output")
     if not FLAGS.generator:
         raise UsageError("--generator must name a saved .keras generator")
     cli.readable_file(FLAGS.generator, "generator")
@@ -84,7 +85,8 @@ def main(argv):
         how = f", refined by {FLAGS.dot_steps} transport steps (K_eff {lipschitz:.3g})"
     with files.replacing(FLAGS.output) as temporary:
         if FLAGS.output.lower().endswith(".npz"):
-            np.savez(temporary, samples=samples, latent=latent)
+            with open(temporary, "wb") as f:  # a file object: savez adds no extension
+                np.savez(f, samples=samples, latent=latent)
         elif samples.ndim == 4:
             plots.save_image_grid(temporary, samples)
         else:

@@ -168,7 +168,9 @@ class ToyTask:
 
         from evaluation.plots import save_toy_history
 
-        paths = sorted(glob.glob(os.path.join(output_dir, "samples", "*.npz")))
+        # Not the .partial.npz a killed run can leave beside them.
+        paths = sorted(p for p in glob.glob(os.path.join(output_dir, "samples", "*.npz"))
+                       if os.path.basename(p)[:-4].isdigit())
         if len(paths) >= 2:
             snapshots = [(int(os.path.basename(p)[:-4]), np.load(p)["samples"]) for p in paths]
             with files.replacing(os.path.join(output_dir, "samples_history.png")) as temporary:
