@@ -204,10 +204,8 @@ def has_checkpoint(output_dir):
 class DamagedCheckpointTest(tf.test.TestCase):
 
     def test_damaged_newest_checkpoints_are_skipped_for_the_newest_intact_one(self):
-        args = ["--checkpoint_every=20", "--deterministic", *TINY]
-        unbroken = os.path.join(self.get_temp_dir(), "unbroken")
-        self.assertEqual(run("wgan_gp", "--iterations=80", *args,
-                             f"--output_dir={unbroken}").returncode, 0)
+        # (That a resumed run equals an unbroken one is CrashAndResumeTest's.)
+        args = ["--checkpoint_every=20", *TINY]
         damaged = os.path.join(self.get_temp_dir(), "damaged")
         self.assertEqual(run("wgan_gp", "--iterations=40", *args,
                              f"--output_dir={damaged}").returncode, 0)
@@ -237,19 +235,25 @@ class DamagedCheckpointTest(tf.test.TestCase):
         with open(path, "wb") as f:
             f.write(bytes(data))
         resume(80, 40, 60, "Checksum does not match")
-        # The resumed run is the unbroken one, row for row.
-        self.assertEqual(metric_rows(unbroken), metric_rows(damaged))
-        # None intact (the newest three are kept): one line, exit 2, nothing changed.
+        self.assertEqual([int(row["iteration"]) for row in metric_rows(damaged)],
+                         list(range(1, 81)))
+        # None intact (the newest three are kept), and the `checkpoint` index
+        # emptied, which TensorFlow refuses: the index is set aside with a
+        # warning, the checkpoints are found by their files, and then one
+        # line and exit 2, with the logs unchanged.
         for iteration in (40, 60, 80):
             with open(checkpoint_file(damaged, iteration, "index"), "wb") as f:
                 f.write(b"\0" * 64)
+        open(os.path.join(damaged, "checkpoints", "checkpoint"), "w").close()
         before = metric_rows(damaged)
         refused = run("wgan_gp", "--iterations=100", *args, "--resume",
                       f"--output_dir={damaged}")
         self.assertEqual(refused.returncode, 2, refused.stderr)
-        self.assertLen(program_lines(refused.stderr), 1, refused.stderr)
-        self.assertIn("no intact checkpoint", refused.stderr)
-        self.assertIn("ckpt-80, ckpt-60, ckpt-40 unreadable", refused.stderr)
+        lines = program_lines(refused.stderr)
+        self.assertLen(lines, 2, refused.stderr)
+        self.assertIn("unreadable (ValueError); set aside as", lines[0])
+        self.assertIn("no intact checkpoint", lines[1])
+        self.assertIn("ckpt-80, ckpt-60, ckpt-40 unreadable", lines[1])
         self.assertEqual(before, metric_rows(damaged))
 
 
@@ -262,7 +266,7 @@ class FullDiskTest(tf.test.TestCase):
         import resource
 
         output_dir = os.path.join(self.get_temp_dir(), "limited")
-        args = ["--iterations=300", "--checkpoint_every=100", "--hidden_units=256",
+        args = ["--iterations=200", "--checkpoint_every=100", "--hidden_units=256",
                 "--batch_size=32", "--eval_every=100", "--eval_samples=200"]
         process = subprocess.Popen(command("wgan_gp", *args, f"--output_dir={output_dir}"),
                                    cwd=REPO, env=ENV, stdout=subprocess.PIPE,
@@ -291,9 +295,9 @@ class FullDiskTest(tf.test.TestCase):
         resumed = run("wgan_gp", *args, "--resume", f"--output_dir={output_dir}")
         self.assertEqual(resumed.returncode, 0, resumed.stderr)
         summary = read_json(os.path.join(output_dir, "summary.json"))
-        self.assertEqual((summary["resumed_from"], summary["iterations"]), (100, 300))
+        self.assertEqual((summary["resumed_from"], summary["iterations"]), (100, 200))
         self.assertEqual([int(row["iteration"]) for row in metric_rows(output_dir)],
-                         list(range(1, 301)))
+                         list(range(1, 201)))
 
 
 def check_run_files(test, output_dir):
@@ -342,7 +346,7 @@ class KilledWritesTest(tf.test.TestCase):
         killed = os.path.join(self.get_temp_dir(), "killed")
         rng = np.random.default_rng(0)
         kills = 0
-        for attempt in range(4):
+        for attempt in range(3):
             again = "--resume" if has_checkpoint(killed) else "--overwrite"
             process = subprocess.Popen(command("wgan_gp", *args, f"--output_dir={killed}", again),
                                        cwd=REPO, env=ENV, stdout=subprocess.DEVNULL,
@@ -461,21 +465,3 @@ class KilledFigureTest(tf.test.TestCase):
             self.assertEqual(sorted(a.files), sorted(b.files))
             for name in a.files:
                 np.testing.assert_array_equal(a[name], b[name], err_msg=name)
-
-
-class DamagedIndexTest(tf.test.TestCase):
-
-    def test_an_unreadable_checkpoint_index_is_set_aside_and_the_run_resumes(self):
-        output_dir = os.path.join(self.get_temp_dir(), "index")
-        args = ["--checkpoint_every=10", *TINY]
-        self.assertEqual(run("wgan", "--iterations=20", *args,
-                             f"--output_dir={output_dir}").returncode, 0)
-        index = os.path.join(output_dir, "checkpoints", "checkpoint")
-        open(index, "w").close()  # emptied: TensorFlow's CheckpointManager refuses it
-        resumed = run("wgan", "--iterations=30", *args, "--resume", f"--output_dir={output_dir}")
-        self.assertEqual(resumed.returncode, 0, resumed.stderr)
-        lines = program_lines(resumed.stderr)
-        self.assertLen(lines, 1, resumed.stderr)
-        self.assertIn("unreadable (ValueError); set aside as", lines[0])
-        summary = read_json(os.path.join(output_dir, "summary.json"))
-        self.assertEqual((summary["resumed_from"], summary["iterations"]), (20, 30))
