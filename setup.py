@@ -21,5 +21,8 @@ setup(
         "tensorboard",  # tf.summary needs it; TensorFlow no longer depends on it
         "pillow",  # sample grids
     ],
-    extras_require={"test": ["pytest>=7", "pytest-xdist>=3"]},
+    # jax: the benchmark's plain-JAX reference step (benchmarks/jax_step.py),
+    # which the tests check against the Keras models.
+    extras_require={"test": ["pytest>=7", "pytest-xdist>=3", "jax>=0.4.30"],
+                    "jax": ["jax>=0.4.30"]},
 )

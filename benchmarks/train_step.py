@@ -9,6 +9,7 @@ Networks (`--networks`):
                    runner's default / 512 = the authors'), batch 256
   dcgan28          DCGAN networks at 28x28x1 (dim 64, batch 64); WGAN-GP gets
                    the BatchNorm-free critic, as the runner gives it
+  dcgan64          the same at 64x64x3 (CelebA's shape; no data is read)
   wgan_gp_mnist    the WGAN-GP authors' MNIST models (dim 64, batch 50);
                    WGAN-GP only
 n_critic is 5 for WGAN and WGAN-GP and 1 for GAN; WGAN runs without the
@@ -37,10 +38,20 @@ Paths (`--paths`):
               iterations per train step, every iteration's metrics kept
   spe         the default path recompiled with steps_per_execution = each of
               --steps_per_execution (toy networks only)
+  jax         toy networks only: the same step written plainly in JAX
+              (`benchmarks.jax_step`; `pip install -e ".[jax]"`), --fused_iterations
+              iterations per jitted call in a lax.scan, after checking that with
+              the Keras weights it computes the same losses and gradients (the
+              check goes to the JSON)
   torch       wgan_gp_mnist only: the same step written plainly in PyTorch,
               eager (`benchmarks.torch_step`; needs `pip install torch==2.13.0`),
               after checking that with the Keras weights copied in it computes
               the same losses and gradients (the check goes to the JSON)
+
+Precisions (`--precisions`): each path is timed in every listed Keras dtype
+policy, float32 and / or mixed_bfloat16 (the runner's --mixed_precision;
+a path's name gets `_bf16` in bfloat16). The torch path is float32 only.
+The matmul and conv rates are then measured in bfloat16 as well.
 
 Each path warms up first (tracing and compilation are excluded). Then
 --repeats rounds each time one block of --iterations generator iterations of
@@ -69,16 +80,21 @@ import statistics
 import sys
 import time
 
-NETWORKS = ("toy128", "toy512", "dcgan28", "wgan_gp_mnist")
+from train_loops.precision import native_bf16
+
+NETWORKS = ("toy128", "toy512", "dcgan28", "dcgan64", "wgan_gp_mnist")
 MODELS = ("gan", "wgan", "wgan_gp")
 PATHS = ("default", "no_xla", "xla", "eager", "reference", "reference_fused",
-         "reference_no_xla", "ips", "spe", "torch")
+         "reference_no_xla", "ips", "spe", "jax", "torch")
 TOY_NETWORKS = ("toy128", "toy512")
 
 # Per network: generator iterations per timed block and warm-up iterations
 # when --iterations / --warmup are not given.
-DEFAULT_ITERATIONS = {"toy128": 100, "toy512": 30, "dcgan28": 4, "wgan_gp_mnist": 4}
-DEFAULT_WARMUP = {"toy128": 10, "toy512": 5, "dcgan28": 2, "wgan_gp_mnist": 2}
+DEFAULT_ITERATIONS = {"toy128": 100, "toy512": 30, "dcgan28": 4, "dcgan64": 2,
+                      "wgan_gp_mnist": 4}
+DEFAULT_WARMUP = {"toy128": 10, "toy512": 5, "dcgan28": 2, "dcgan64": 1, "wgan_gp_mnist": 2}
+# Keras dtype policies a path can be timed in, and the suffix of their path names.
+PRECISIONS = {"float32": "", "mixed_bfloat16": "_bf16"}
 
 
 # --- building the model as the runner does ---------------------------------------
@@ -89,9 +105,10 @@ def command_argv(network, model_name, path_flags=()):
     argv = [f"train_loops.{model_name}"]
     if network in TOY_NETWORKS:
         argv += ["--dataset=8gaussians", f"--hidden_units={network[3:]}", "--batch_size=256"]
-    elif network == "dcgan28":
+    elif network in ("dcgan28", "dcgan64"):
         preset = {"gan": "dcgan", "wgan": "wgan", "wgan_gp": "wgan_gp"}[model_name]
-        argv += [f"--preset={preset}", "--dataset=mnist", "--architecture=dcgan",
+        dataset = "mnist" if network == "dcgan28" else "celeb_a"
+        argv += [f"--preset={preset}", f"--dataset={dataset}", "--architecture=dcgan",
                  "--dim=64", "--batch_size=64"]
         if model_name == "wgan":
             argv += ["--noauthors_schedule"]
@@ -416,14 +433,14 @@ def run_interleaved(timers, repeats):
 # --- matmul and conv rates ------------------------------------------------------
 
 
-def matmul_rate(m, k, n, jit, chain=None, repeats=5, min_seconds=0.2):
-    """FLOP/s of [m, k] x [k, n] matmuls, a chain of them per tf.function call."""
+def matmul_rate(m, k, n, jit, chain=None, repeats=5, min_seconds=0.2, dtype="float32"):
+    """FLOP/s of [m, k] x [k, n] matmuls in `dtype`, a chain of them per tf.function call."""
     import tensorflow as tf
 
     chain = chain or min(64, max(1, int(2e9 // (2 * m * k * n))))  # up to ~2 GFLOP per call
-    a = tf.random.normal((m, k))
-    w = tf.random.normal((k, n)) / math.sqrt(k)
-    ws = [tf.random.normal((n, n)) / math.sqrt(n) for _ in range(min(chain, 4))]
+    a = tf.cast(tf.random.normal((m, k)), dtype)
+    w = tf.cast(tf.random.normal((k, n)) / math.sqrt(k), dtype)
+    ws = [tf.cast(tf.random.normal((n, n)) / math.sqrt(n), dtype) for _ in range(min(chain, 4))]
 
     @tf.function(jit_compile=jit)
     def run(x):
@@ -434,16 +451,16 @@ def matmul_rate(m, k, n, jit, chain=None, repeats=5, min_seconds=0.2):
 
     flops = 2 * m * n * (k + (chain - 1) * n)
     return _rate(run, a, flops, repeats, min_seconds) | {
-        "shape": [m, k, n], "chain": chain, "jit_compile": jit}
+        "shape": [m, k, n], "chain": chain, "jit_compile": jit, "dtype": dtype}
 
 
 def conv_rate(batch, size, c_in, c_out, kernel=5, stride=2, jit=False, repeats=5,
-              min_seconds=0.2):
-    """FLOP/s of a 'same' conv (NHWC), e.g. the DCGAN critic's 14x14x64 -> 7x7x128 layer."""
+              min_seconds=0.2, dtype="float32"):
+    """FLOP/s of a 'same' conv (NHWC) in `dtype`, e.g. the DCGAN critic's 14x14x64 -> 7x7x128."""
     import tensorflow as tf
 
-    x = tf.random.normal((batch, size, size, c_in))
-    w = tf.random.normal((kernel, kernel, c_in, c_out)) * 0.02
+    x = tf.cast(tf.random.normal((batch, size, size, c_in)), dtype)
+    w = tf.cast(tf.random.normal((kernel, kernel, c_in, c_out)) * 0.02, dtype)
 
     @tf.function(jit_compile=jit)
     def run(x):
@@ -452,7 +469,8 @@ def conv_rate(batch, size, c_in, c_out, kernel=5, stride=2, jit=False, repeats=5
     out = -(-size // stride)
     flops = 2 * kernel * kernel * c_in * c_out * out * out * batch
     return _rate(run, x, flops, repeats, min_seconds) | {
-        "shape": [batch, size, size, c_in, c_out, kernel, stride], "jit_compile": jit}
+        "shape": [batch, size, size, c_in, c_out, kernel, stride], "jit_compile": jit,
+        "dtype": dtype}
 
 
 def _rate(run, x, flops, repeats, min_seconds):
@@ -476,18 +494,29 @@ def _rate(run, x, flops, repeats, min_seconds):
             "flops_per_cpu_second": statistics.median(cpu_rates)}
 
 
-def reference_rates(networks):
-    """The matmul (and conv) rates the step rates are compared with."""
-    rates = {"matmul_1024": matmul_rate(1024, 1024, 1024, jit=False),
-             "matmul_1024_xla": matmul_rate(1024, 1024, 1024, jit=True)}
-    for network in networks:
-        if network in TOY_NETWORKS:
-            h = int(network[3:])
-            rates[f"matmul_256x{h}x{h}"] = matmul_rate(256, h, h, jit=False)
-            rates[f"matmul_256x{h}x{h}_xla"] = matmul_rate(256, h, h, jit=True)
-    if any(n not in TOY_NETWORKS for n in networks):
-        rates["conv_64x14x14x64_to_128"] = conv_rate(64, 14, 64, 128)
-        rates["conv_64x14x14x64_to_128_xla"] = conv_rate(64, 14, 64, 128, jit=True)
+def reference_rates(networks, precisions=("float32",)):
+    """The matmul (and conv) rates the step rates are compared with, in each precision.
+
+    A mixed policy computes in its 16-bit type, so its rates are that type's:
+    `_bf16` names a bfloat16 rate.
+    """
+    rates = {}
+    for policy in precisions:
+        dtype, suffix = ("bfloat16" if policy == "mixed_bfloat16" else "float32",
+                         PRECISIONS[policy])
+        for jit, xla in ((False, ""), (True, "_xla")):
+            rates[f"matmul_1024{suffix}{xla}"] = matmul_rate(1024, 1024, 1024, jit=jit,
+                                                             dtype=dtype)
+        for network in networks:
+            if network in TOY_NETWORKS:
+                h = int(network[3:])
+                for jit, xla in ((False, ""), (True, "_xla")):
+                    rates[f"matmul_256x{h}x{h}{suffix}{xla}"] = matmul_rate(
+                        256, h, h, jit=jit, dtype=dtype)
+        if any(n not in TOY_NETWORKS for n in networks):
+            for jit, xla in ((False, ""), (True, "_xla")):
+                rates[f"conv_64x14x14x64_to_128{suffix}{xla}"] = conv_rate(
+                    64, 14, 64, 128, jit=jit, dtype=dtype)
     return rates
 
 
@@ -525,36 +554,50 @@ def benchmark_case(network, model_name, paths, args):
               f"{result['cpu_ms_per_iteration']:8.2f} CPU ms/it", flush=True)
 
     timers = {}
-    for path in paths:
+
+    def add(name, timer, model, **info):
+        timers[name] = timer
+        timer.info.update(info, jit_compile=bool(model.jit_compile),
+                          dtype_policy=model.critic.dtype_policy.name)
+
+    for policy, path in [(policy, path) for policy in args.precisions for path in paths]:
+        # Stated either way: the runner's own default may differ (auto).
+        precision = (f"--mixed_precision={'none' if policy == 'float32' else policy}",)
+        suffix = PRECISIONS[policy]
         if path in PATH_FLAGS:
             n = iterations
             if path == "eager":
                 n = max(1, iterations // args.eager_divisor)
-            model, _ = build(network, model_name, PATH_FLAGS[path])
-            timers[path] = FitTimer(model, batch_size,
-                                    min(warmup, n) if path == "eager" else warmup, n)
-            timers[path].info.update(jit_compile=bool(model.jit_compile),
-                                     run_eagerly=bool(model.run_eagerly))
+            model, _ = build(network, model_name, PATH_FLAGS[path] + precision)
+            add(path + suffix,
+                FitTimer(model, batch_size, min(warmup, n) if path == "eager" else warmup, n),
+                model, run_eagerly=bool(model.run_eagerly))
         elif path in ("reference", "reference_fused", "reference_no_xla"):
-            model, _ = build(network, model_name)
+            model, _ = build(network, model_name, precision)
             fused = args.fused_iterations if path == "reference_fused" else 1
-            timers[path] = ReferenceTimer(model, batch_size, warmup, iterations, fused=fused,
-                                          jit=path != "reference_no_xla")
+            timers[path + suffix] = ReferenceTimer(model, batch_size, warmup, iterations,
+                                                   fused=fused, jit=path != "reference_no_xla")
+            timers[path + suffix].info["dtype_policy"] = model.critic.dtype_policy.name
         elif path == "ips" and network in TOY_NETWORKS:
             for k in args.iterations_per_step:
-                model, _ = build(network, model_name, (f"--iterations_per_step={k}",))
-                timers[f"ips{k}"] = FitTimer(model, batch_size, warmup, iterations)
-                timers[f"ips{k}"].info.update(iterations_per_step=k,
-                                              jit_compile=bool(model.jit_compile))
+                model, _ = build(network, model_name, (f"--iterations_per_step={k}",) + precision)
+                add(f"ips{k}{suffix}", FitTimer(model, batch_size, warmup, iterations), model,
+                    iterations_per_step=k)
         elif path == "spe" and network in TOY_NETWORKS:
             for k in args.steps_per_execution:
-                model, _ = build(network, model_name)
+                model, _ = build(network, model_name, precision)
                 recompile_steps_per_execution(model, k)
-                timers[f"spe{k}"] = FitTimer(model, batch_size, warmup, iterations,
-                                             steps_per_execution=k)
-                timers[f"spe{k}"].info.update(steps_per_execution=k,
-                                              jit_compile=bool(model.jit_compile))
-        elif path == "torch" and network == "wgan_gp_mnist":
+                add(f"spe{k}{suffix}", FitTimer(model, batch_size, warmup, iterations,
+                                                steps_per_execution=k), model,
+                    steps_per_execution=k)
+        elif path == "jax" and network in TOY_NETWORKS and policy == "float32":
+            from benchmarks import jax_step
+
+            model, _ = build(network, model_name, precision)
+            case["jax_check"] = jax_step.check_against_keras(model)
+            timers[path] = jax_step.JaxTimer(model, batch_size, warmup, iterations,
+                                             fused=args.fused_iterations)
+        elif path == "torch" and network == "wgan_gp_mnist" and policy == "float32":
             from benchmarks import torch_step
 
             case["torch_check"] = torch_step.check_against_keras()
@@ -608,6 +651,7 @@ def environment(args):
             "cpu_count": os.cpu_count(),
             "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
             "TF_ENABLE_ONEDNN_OPTS": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
+            "native_bf16_cpu_flag": native_bf16(),
             "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
             "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
             "command": " ".join(sys.argv)}
@@ -666,9 +710,9 @@ def parse_args(argv):
                                 description=__doc__.split("\n")[0])
     p.add_argument("--models", type=names(MODELS), default=list(MODELS))
     p.add_argument("--networks", type=names(NETWORKS), default=list(NETWORKS))
-    # torch joins the default paths only where it is installed (it is optional).
+    # torch and jax join the default paths only where installed (they are optional).
     p.add_argument("--paths", type=names(PATHS), default=[
-        p for p in PATHS if p != "torch" or importlib.util.find_spec("torch")])
+        p for p in PATHS if p not in ("torch", "jax") or importlib.util.find_spec(p)])
     p.add_argument("--iterations", type=int, default=None,
                    help="generator iterations per timed block (default: per network)")
     p.add_argument("--repeats", type=int, default=5, help="timed blocks per path")
@@ -682,6 +726,9 @@ def parse_args(argv):
                    default=[1, 5, 10, 20], help="values for the ips path")
     p.add_argument("--steps_per_execution", type=lambda t: [int(v) for v in t.split(",")],
                    default=[5, 25], help="values for the spe path")
+    p.add_argument("--precisions", type=names(tuple(PRECISIONS)), default=["float32"],
+                   help="Keras dtype policies to time every path in, e.g. "
+                        "float32,mixed_bfloat16")
     p.add_argument("--no_rates", action="store_true", help="skip the matmul / conv rates")
     p.add_argument("--intra_op_threads", type=int, default=None)
     p.add_argument("--inter_op_threads", type=int, default=None)
@@ -729,7 +776,7 @@ def main(argv=None):
         k = max(args.steps_per_execution + [2])
         results["steps_per_execution_logging"] = steps_per_execution_logging(
             k, iterations=2 * k, model_name=args.models[-1])
-    results["rates"] = {} if args.no_rates else reference_rates(args.networks)
+    results["rates"] = {} if args.no_rates else reference_rates(args.networks, args.precisions)
     results["wall_seconds"] = time.perf_counter() - start
     write()
     print()

@@ -117,6 +117,71 @@ class HarnessTest(tf.test.TestCase):
         self.assertFalse(logging["compatible"])
         self.assertLess(logging["rows_logged"], logging["generator_iterations"])
 
+    def test_each_path_in_each_precision(self):
+        from benchmarks import train_step
+
+        with tempfile.TemporaryDirectory() as tmp:
+            output = os.path.join(tmp, "bench.json")
+            train_step.main(["--networks=toy128", "--models=gan",
+                             "--paths=default,reference,jax",
+                             "--precisions=float32,mixed_bfloat16", "--iterations=2",
+                             "--repeats=1", "--warmup=1", "--fused_iterations=2", "--no_rates",
+                             f"--output={output}"])
+            with open(output) as f:
+                case = json.load(f)["cases"][0]
+        paths = case["paths"]
+        self.assertEqual({name: path.get("dtype_policy") for name, path in paths.items()},
+                         {"default": "float32", "reference": "float32", "jax": None,
+                          "default_bf16": "mixed_bfloat16", "reference_bf16": "mixed_bfloat16"})
+        self.assertEqual(paths["jax"]["iterations_per_call"], 2)
+        self.assertLess(case["jax_check"]["critic_gradients"], 1e-5)
+
+    def test_rates_in_bfloat16(self):
+        from benchmarks import train_step
+
+        for rate in (train_step.matmul_rate(64, 32, 16, jit=False, chain=2, repeats=1,
+                                            min_seconds=0.0, dtype="bfloat16"),
+                     train_step.conv_rate(2, 8, 4, 8, repeats=1, min_seconds=0.0,
+                                          dtype="bfloat16")):
+            self.assertEqual(rate["dtype"], "bfloat16")
+            self.assertGreater(rate["flops_per_second"], 0)
+        # 2 * m * n * (k + (chain - 1) * n) for [64, 32] x [32, 16] then x [16, 16].
+        self.assertEqual(train_step.matmul_rate(64, 32, 16, jit=False, chain=2, repeats=1,
+                                                min_seconds=0.0)["flops_per_call"],
+                         2 * 64 * 16 * (32 + 16))
+
+    def test_jax_step_computes_the_keras_losses_and_gradients(self):
+        from benchmarks import jax_step, train_step
+
+        for name in ("gan", "wgan", "wgan_gp"):
+            model, _ = train_step.build("toy128", name)
+            check = jax_step.check_against_keras(model, batch_size=32)
+            self.assertEqual(check["algorithm"], name)
+            for key in ("critic_loss", "generator_loss", "critic_gradients",
+                        "generator_gradients"):
+                self.assertLess(check[key], 1e-5, msg=f"{name} {key}")
+
+    def test_jax_optimizers_are_the_keras_ones(self):
+        import keras
+        import numpy as np
+
+        from benchmarks import jax_step
+
+        rng = np.random.default_rng(0)
+        start = rng.normal(size=(3, 4)).astype("float32")
+        grads = [rng.normal(size=(3, 4)).astype("float32") for _ in range(3)]
+        for keras_optimizer in (keras.optimizers.Adam(1e-2, beta_1=0.5, beta_2=0.9),
+                                keras.optimizers.RMSprop(5e-3)):
+            variable = keras.Variable(start)
+            init, update = jax_step.optimizer(keras_optimizer)
+            params, slots = [start], None
+            slots = init(params)
+            for g in grads:
+                keras_optimizer.apply([g], [variable])
+                params, slots = update(params, [g], slots)
+            self.assertAllClose(params[0], variable.numpy(), rtol=1e-5, atol=1e-6)
+            self.assertGreater(np.abs(variable.numpy() - start).max(), 1e-3)  # it moved
+
     def test_reference_step_updates_both_networks(self):
         # The hand-written WGAN-GP step runs and moves both networks' weights.
         from benchmarks import train_step

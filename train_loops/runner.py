@@ -167,11 +167,13 @@ flags.DEFINE_enum("jit_compile", "auto", ["auto", "true", "false"],
                   "WGAN-GP step, on par at 128 units) and off for image data (the "
                   "DCGAN steps ran 1.2-1.5x slower under XLA, the authors' MNIST "
                   "WGAN-GP step 6x slower).")
-flags.DEFINE_enum("mixed_precision", "none", ["none", "mixed_float16", "mixed_bfloat16"],
+flags.DEFINE_enum("mixed_precision", "none", ["auto", "none", "mixed_float16", "mixed_bfloat16"],
                   "Keras dtype policy of the networks: compute in 16 bits with float32 "
                   "weights. Scores, losses and the gradient penalty stay float32; "
-                  "mixed_float16 adds dynamic loss scaling. For GPUs and TPUs: on CPU "
-                  "both run slower than float32.")
+                  "mixed_float16 adds dynamic loss scaling. auto: mixed_bfloat16 for "
+                  "image data on a CPU with native bfloat16 (AVX512_BF16, AMX-BF16, Arm "
+                  "BF16), float32 otherwise; the run's first line says which "
+                  "(train_loops/precision.py). On CPU, mixed_float16 is slower than float32.")
 flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker_mirrored",
                                           "tpu"],
                   "tf.distribute strategy: default (one device); mirrored (every local "
@@ -387,6 +389,13 @@ def make_strategy():
     return tf.distribute.TPUStrategy(resolver)
 
 
+def dtype_policy():
+    """(Keras dtype policy, why) that --mixed_precision gives on this machine and data."""
+    from train_loops import precision
+
+    return precision.resolve(FLAGS.mixed_precision, is_toy(FLAGS.dataset))
+
+
 def build_model(command, task, strategy=None):
     """The command's model with the task's networks, compiled as the flags say.
 
@@ -401,8 +410,7 @@ def build_model(command, task, strategy=None):
         raise UsageError(f"--batch_size ({FLAGS.batch_size}) must be a multiple of the "
                          f"number of replicas ({strategy.num_replicas_in_sync})")
     # Set either way: an earlier run in this process (a figure's) must not leak its policy.
-    keras.config.set_dtype_policy("float32" if FLAGS.mixed_precision == "none"
-                                  else FLAGS.mixed_precision)
+    keras.config.set_dtype_policy(dtype_policy()[0])
     keras.utils.set_random_seed(FLAGS.seed)  # weight initialisation
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
         try:
@@ -555,9 +563,12 @@ def fit_and_write(command):
     os.makedirs(output_dir, exist_ok=True)
     write_flags(os.path.join(output_dir, "flags.txt"), command.build_model.__module__)
     remaining = FLAGS.iterations - start_iteration
+    policy, why = dtype_policy()
+    chosen = (f"; computing in {policy} (--mixed_precision=auto: {why})"
+              if FLAGS.mixed_precision == "auto" else "")
     print(f"{command.algorithm} ({FLAGS.preset} preset) on {FLAGS.dataset}: generator "
-          f"iterations {start_iteration} to {FLAGS.iterations}, writing to {output_dir}/",
-          flush=True)
+          f"iterations {start_iteration} to {FLAGS.iterations}, writing to {output_dir}/"
+          f"{chosen}", flush=True)
 
     writer = tf.summary.create_file_writer(os.path.join(output_dir, "tensorboard"))
     stop = cb.StopOnInterrupt()  # Ctrl-C: stop after the current iteration, logged
@@ -600,8 +611,8 @@ def fit_and_write(command):
                    interrupted=interrupted, wall_time_seconds=round(wall_time, 1),
                    iterations_per_second=round(done / wall_time, 2) if done else None,
                    **final)
-    if FLAGS.mixed_precision != "none":
-        summary["mixed_precision"] = FLAGS.mixed_precision
+    if policy != "float32":
+        summary["mixed_precision"] = policy
     if strategy is not None:
         summary.update(strategy=FLAGS.strategy, replicas=strategy.num_replicas_in_sync)
     if guard.failure is not None:
