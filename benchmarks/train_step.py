@@ -12,6 +12,8 @@ Networks (`--networks`):
   dcgan64          the same at 64x64x3 (CelebA's shape; no data is read)
   wgan_gp_mnist    the WGAN-GP authors' MNIST models (dim 64, batch 50);
                    WGAN-GP only
+  sngan32          `gan --preset=sngan` at 32x32x1: Miyato et al.'s standard
+                   CNN pair with spectral normalization, batch 64; GAN only
 n_critic is 5 for WGAN and WGAN-GP and 1 for GAN; WGAN runs without the
 authors' 100-critic-update schedule, so every iteration costs the same.
 
@@ -82,7 +84,9 @@ import time
 
 from train_loops.precision import native_bf16
 
-NETWORKS = ("toy128", "toy512", "dcgan28", "dcgan64", "wgan_gp_mnist")
+NETWORKS = ("toy128", "toy512", "dcgan28", "dcgan64", "wgan_gp_mnist", "sngan32")
+# Networks that belong to one algorithm's recipe.
+ONLY_MODEL = {"wgan_gp_mnist": "wgan_gp", "sngan32": "gan"}
 MODELS = ("gan", "wgan", "wgan_gp")
 PATHS = ("default", "no_xla", "xla", "eager", "reference", "reference_fused",
          "reference_no_xla", "ips", "spe", "jax", "torch")
@@ -91,8 +95,9 @@ TOY_NETWORKS = ("toy128", "toy512")
 # Per network: generator iterations per timed block and warm-up iterations
 # when --iterations / --warmup are not given.
 DEFAULT_ITERATIONS = {"toy128": 100, "toy512": 30, "dcgan28": 4, "dcgan64": 2,
-                      "wgan_gp_mnist": 4}
-DEFAULT_WARMUP = {"toy128": 10, "toy512": 5, "dcgan28": 2, "dcgan64": 1, "wgan_gp_mnist": 2}
+                      "wgan_gp_mnist": 4, "sngan32": 8}
+DEFAULT_WARMUP = {"toy128": 10, "toy512": 5, "dcgan28": 2, "dcgan64": 1, "wgan_gp_mnist": 2,
+                  "sngan32": 2}
 # Keras dtype policies a path can be timed in, and the suffix of their path names.
 PRECISIONS = {"float32": "", "mixed_bfloat16": "_bf16"}
 
@@ -112,10 +117,12 @@ def command_argv(network, model_name, path_flags=()):
                  "--dim=64", "--batch_size=64"]
         if model_name == "wgan":
             argv += ["--noauthors_schedule"]
-    elif network == "wgan_gp_mnist":
-        if model_name != "wgan_gp":
-            raise ValueError("wgan_gp_mnist is a WGAN-GP network pair")
-        argv += ["--preset=wgan_gp_mnist", "--dim=64", "--batch_size=50"]
+    elif network in ONLY_MODEL:
+        if model_name != ONLY_MODEL[network]:
+            raise ValueError(f"{network} is a {ONLY_MODEL[network]} network pair")
+        argv += (["--preset=wgan_gp_mnist", "--dim=64", "--batch_size=50"]
+                 if network == "wgan_gp_mnist" else
+                 ["--preset=sngan", "--dataset=fashion_mnist", "--image_size=32"])
     else:
         raise ValueError(f"unknown network {network!r}")
     n_critic = 1 if model_name == "gan" else 5
@@ -768,7 +775,7 @@ def main(argv=None):
     start = time.perf_counter()
     for network in args.networks:
         for model_name in args.models:
-            if network == "wgan_gp_mnist" and model_name != "wgan_gp":
+            if ONLY_MODEL.get(network, model_name) != model_name:
                 continue
             results["cases"].append(benchmark_case(network, model_name, args.paths, args))
             write()  # a long run stopped early keeps the cases done

@@ -203,3 +203,56 @@ class HarnessTest(tf.test.TestCase):
 
 if __name__ == "__main__":
     tf.test.main()
+
+
+class TimeToQualityTest(tf.test.TestCase):
+
+    def test_rows_leave_a_row_being_written(self):
+        from benchmarks import time_to_quality
+
+        path = os.path.join(self.get_temp_dir(), "evaluation.csv")
+        with open(path, "w") as f:
+            f.write("iteration,seconds,modes_captured\n10,1.5,3\n20,2.")
+        self.assertEqual(time_to_quality.rows(path),
+                         [{"iteration": "10", "seconds": "1.5", "modes_captured": "3"}])
+        self.assertEqual(time_to_quality.rows(path + ".absent"), [])
+
+    def test_targets(self):
+        from benchmarks import time_to_quality
+
+        args = time_to_quality.parse_args(["--cases=toy_gan", "--high_quality=30", "--fid=40"])
+        row = {"modes_captured": "8", "high_quality_percent": "31.0"}
+        self.assertEqual(time_to_quality.reached("toy_gan", row, args), (True, 31.0))
+        self.assertFalse(time_to_quality.reached("toy_gan", dict(row, modes_captured="7"),
+                                                 args)[0])
+        self.assertFalse(time_to_quality.reached(
+            "toy_gan", dict(row, high_quality_percent="29.9"), args)[0])
+        self.assertEqual(time_to_quality.reached("images_sngan", {"fid": "39.5"}, args),
+                         (True, 39.5))
+        self.assertFalse(time_to_quality.reached("images_sngan", {"fid": "40.5"}, args)[0])
+
+    def test_a_run_stops_at_the_first_evaluation_that_meets_the_target(self):
+        from benchmarks import time_to_quality
+
+        output = os.path.join(self.get_temp_dir(), "ttq.json")
+        common = ["--cases=toy_wgan_gp", "--repeats=1", "--toy_eval_every=10",
+                  "--toy_max_iterations=30", f"--output={output}"]
+        met = time_to_quality.main(common + ["--modes=0", "--high_quality=0"])["cases"][0]
+        self.assertTrue(met["runs"][0]["stopped_early"])  # 10 of 30 iterations
+        self.assertEqual(met["reached"], "1/1")
+        self.assertEqual(met["iteration"], 10)  # stopped at the first evaluation
+        self.assertEqual(met["runs"][0]["evaluations"], 1)
+        self.assertGreater(met["train_seconds"], 0)
+
+    def test_summary_counts_the_runs_that_met_the_target(self):
+        from benchmarks import time_to_quality
+
+        runs = [{"reached": True, "iteration": 500, "train_seconds": 10.0, "wall_seconds": 12.0},
+                {"reached": False, "best_value": 20.0},
+                {"reached": True, "iteration": 1500, "train_seconds": 30.0,
+                 "wall_seconds": 33.0}]
+        summary = time_to_quality.summarize(runs)
+        self.assertEqual(summary["reached"], "2/3")
+        self.assertEqual((summary["iteration"], summary["train_seconds"],
+                          summary["wall_seconds"]), (1000, 20.0, 22.5))
+        self.assertIsNone(time_to_quality.summarize(runs[1:2])["iteration"])
