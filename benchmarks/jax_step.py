@@ -8,12 +8,14 @@ critic loss once per call (as `fit` brings each step's logs to the host).
 
 The same algorithm, step by step, as `benchmarks.train_step.reference_step`
 and the project's models (GAN: Goodfellow et al. 2014 Algorithm 1 with the
-non-saturating generator loss as the toy preset has it; WGAN: Arjovsky et al.
+model's generator loss, non-saturating or minimax; WGAN: Arjovsky et al.
 2017 Algorithm 1; WGAN-GP: Gulrajani et al. 2017 Algorithm 1): n_critic
 critic updates, each on a fresh real batch sliced from an in-memory array and
 a fresh latent batch, then one generator update. The optimizers are Keras'
 Adam and RMSprop (the same update formulas and hyperparameters, read from the
-Keras model it mirrors). The networks start from the Keras model's weights,
+Keras model it mirrors; a learning-rate schedule, the one-sided penalty and
+the weight average are not written out, and such a model is refused). The
+networks start from the Keras model's weights,
 and `check_against_keras` compares losses and gradients with the Keras
 model's own loss functions number by number.
 
@@ -21,9 +23,9 @@ JAX is an optional dependency (`pip install -e ".[jax]"`); `require_jax`
 says so when it is missing.
 """
 
-import time
-
 import numpy as np
+
+from benchmarks.train_step import CallTimer
 
 
 def require_jax():
@@ -42,6 +44,13 @@ def keras_params(network):
             for layer in network.layers if getattr(layer, "kernel", None) is not None]
 
 
+def jax_params(network):
+    """The network's [(kernel, bias), ...] as JAX arrays."""
+    import jax.numpy as jnp
+
+    return [tuple(map(jnp.asarray, pair)) for pair in keras_params(network)]
+
+
 def mlp(params, x):
     """ReLU layers, then a linear output: `models.networks.toy_mlp` as a pure function."""
     import jax.numpy as jnp
@@ -53,14 +62,18 @@ def mlp(params, x):
 
 
 def algorithm_of(model):
-    """("gan" | "wgan" | "wgan_gp", settings) of a project model."""
+    """("gan" | "wgan" | "wgan_gp", settings) of a project model; ValueError for what is not here."""
     from models import WGAN, WGANGP
 
+    if model.ema_decay:
+        raise ValueError("the JAX step has no weight average (--ema_decay)")
     if isinstance(model, WGANGP):
+        if model.one_sided:
+            raise ValueError("the JAX step has the two-sided penalty only")
         return "wgan_gp", {"penalty_weight": float(model.penalty_weight)}
     if isinstance(model, WGAN):
         return "wgan", {"clip_value": float(model.clip_value)}
-    return "gan", {}
+    return "gan", {"generator_loss": model.generator_loss_name}
 
 
 def critic_loss(algorithm, settings, d_params, real, fake, eps):
@@ -80,13 +93,15 @@ def critic_loss(algorithm, settings, d_params, real, fake, eps):
     return loss
 
 
-def generator_loss(algorithm, g_params, d_params, z):
-    """Non-saturating -log D(G(z)) for the GAN, -E[D(G(z))] for the Wasserstein critics."""
+def generator_loss(algorithm, settings, g_params, d_params, z):
+    """The GAN's non-saturating -log D(G(z)) or minimax log(1 - D(G(z))); -E[D(G(z))] (WGANs)."""
     import jax
     import jax.numpy as jnp
 
     scores = mlp(d_params, mlp(g_params, z))
     if algorithm == "gan":
+        if settings["generator_loss"] == "minimax":
+            return -jnp.mean(jax.nn.softplus(scores))
         return jnp.mean(jax.nn.softplus(-scores))
     return -jnp.mean(scores)
 
@@ -98,6 +113,8 @@ def optimizer(keras_optimizer):
     import keras
 
     cfg = keras_optimizer.get_config()
+    if isinstance(cfg["learning_rate"], dict):
+        raise ValueError("the JAX step has a constant learning rate only")
     lr = float(keras_optimizer.learning_rate.numpy())
     eps = cfg["epsilon"]
     if isinstance(keras_optimizer, keras.optimizers.Adam):
@@ -125,7 +142,8 @@ def optimizer(keras_optimizer):
 
         def update(params, grads, v):
             v = jax.tree_util.tree_map(lambda v, g: rho * v + (1.0 - rho) * g * g, v, grads)
-            params = jax.tree_util.tree_map(lambda p, g, v: p - lr * g / (jnp.sqrt(v) + eps),
+            # Keras' RMSprop puts epsilon inside the root (Adam adds it outside).
+            params = jax.tree_util.tree_map(lambda p, g, v: p - lr * g / jnp.sqrt(v + eps),
                                             params, grads, v)
             return params, v
         return init, update
@@ -150,8 +168,7 @@ def make_run(model, batch_size, fused, num_batches=16, seed=0):
         -1.0, 1.0, (num_batches, batch_size, 2)).astype("float32"))
     g_init, g_update = optimizer(model.generator_optimizer)
     d_init, d_update = optimizer(model.critic_optimizer)
-    g_params = [tuple(map(jnp.asarray, p)) for p in keras_params(model.generator)]
-    d_params = [tuple(map(jnp.asarray, p)) for p in keras_params(model.critic)]
+    g_params, d_params = jax_params(model.generator), jax_params(model.critic)
     state = (g_params, d_params, g_init(g_params), d_init(d_params))
     key = jax.random.PRNGKey(seed)
 
@@ -180,7 +197,8 @@ def make_run(model, batch_size, fused, num_batches=16, seed=0):
         d_params, d_slots, d_loss = jax.lax.fori_loop(
             0, n_critic, critic_update, (d_params, d_slots, jnp.zeros((), jnp.float32)))
         z = latent(keys[-1])
-        grads = jax.grad(lambda p: generator_loss(algorithm, p, d_params, z))(g_params)
+        grads = jax.grad(lambda p: generator_loss(algorithm, settings, p, d_params, z))(
+            g_params)
         g_params, g_slots = g_update(g_params, grads, g_slots)
         return (g_params, d_params, g_slots, d_slots), d_loss
 
@@ -192,30 +210,18 @@ def make_run(model, batch_size, fused, num_batches=16, seed=0):
     return run, state
 
 
-class JaxTimer:
-    """Times the JAX step, `fused` iterations per call, one block per `block()` (as train_step)."""
+class JaxTimer(CallTimer):
+    """Times the JAX step, `fused` iterations per jitted call (see `CallTimer`)."""
 
     def __init__(self, model, batch_size, warmup, iterations, fused=10):
         jax = require_jax()
         self.run, self.state = make_run(model, batch_size, fused)
-        self.fused, self.counter = fused, 0
-        self.calls = max(1, -(-iterations // fused))
-        self.iterations = self.calls * fused
-        start = time.perf_counter()
-        self._calls(max(1, -(-warmup // fused)))
-        self.info = {"warmup_seconds": time.perf_counter() - start,
-                     "iterations_per_call": fused, "jax": jax.__version__}
+        super().__init__(warmup, iterations, fused)
+        self.info.update(jax=jax.__version__, dtype_policy="float32")
 
-    def _calls(self, n):
-        for _ in range(n):
-            self.state, d_loss = self.run(self.state, self.counter)
-            float(d_loss)  # the host sees each call's loss, as fit's logs do
-            self.counter += self.fused
-
-    def block(self):
-        from benchmarks.train_step import wall_and_cpu
-
-        return wall_and_cpu(self._calls, self.calls)
+    def call(self, counter):
+        self.state, d_loss = self.run(self.state, counter)
+        return d_loss
 
 
 # --- the check that this is the same step ------------------------------------------
@@ -231,7 +237,6 @@ def check_against_keras(model, batch_size=64, seed=0):
     """
     require_jax()
     import jax
-    import jax.numpy as jnp
     import tensorflow as tf
 
     from models import losses
@@ -248,7 +253,7 @@ def check_against_keras(model, batch_size=64, seed=0):
         fixed = tf.stop_gradient(fake)
         if algorithm == "gan":
             d_loss = losses.gan_discriminator_loss(critic(real), critic(fixed))
-            g_loss = losses.gan_non_saturating_generator_loss(critic(fake))
+            g_loss = model.generator_loss(critic(fake))
         else:
             d_loss = losses.wasserstein_critic_loss(critic(real), critic(fixed))
             if algorithm == "wgan_gp":
@@ -258,13 +263,12 @@ def check_against_keras(model, batch_size=64, seed=0):
     d_grads = [g.numpy() for g in tape.gradient(d_loss, critic.trainable_variables)]
     g_grads = [g.numpy() for g in tape.gradient(g_loss, generator.trainable_variables)]
 
-    g_params = [tuple(map(jnp.asarray, p)) for p in keras_params(generator)]
-    d_params = [tuple(map(jnp.asarray, p)) for p in keras_params(critic)]
+    g_params, d_params = jax_params(generator), jax_params(critic)
     fake_j = mlp(g_params, z)
     d_loss_j, d_grads_j = jax.value_and_grad(
         lambda p: critic_loss(algorithm, settings, p, real, fake_j, eps))(d_params)
     g_loss_j, g_grads_j = jax.value_and_grad(
-        lambda p: generator_loss(algorithm, p, d_params, z))(g_params)
+        lambda p: generator_loss(algorithm, settings, p, d_params, z))(g_params)
 
     def relative(a, b):
         a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)

@@ -2,6 +2,7 @@
 
     python -m benchmarks.profile_step --network=toy128
     python -m benchmarks.profile_step --network=dcgan28 --jit=false
+    python -m benchmarks.profile_step --network=wgan_gp_mnist --mixed_precision=mixed_bfloat16
     TF_ENABLE_ONEDNN_OPTS=0 python -m benchmarks.profile_step --network=dcgan28 --pieces=penalty_grads
 
 Each piece is a tf.function (XLA per --jit) on the model the runner builds
@@ -215,6 +216,8 @@ def main(argv=None):
     p.add_argument("--network", default="toy128",
                    choices=("toy128", "toy512", "dcgan28", "wgan_gp_mnist"))
     p.add_argument("--jit", default="auto", choices=("auto", "true", "false"))
+    p.add_argument("--mixed_precision", default="none", choices=("none", "mixed_bfloat16"),
+                   help="the networks' Keras dtype policy (the runner's flag)")
     p.add_argument("--pieces", default=",".join(PIECES))
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--min_seconds", type=float, default=0.5,
@@ -239,11 +242,13 @@ def main(argv=None):
     import train_loops.wgan_gp  # noqa: F401  (the command's flags)
     from benchmarks.train_step import build
 
-    flags = () if args.jit == "auto" else (f"--jit_compile={args.jit}",)
+    flags = (() if args.jit == "auto" else (f"--jit_compile={args.jit}",)) + (
+        f"--mixed_precision={args.mixed_precision}",)
     model, f = build(args.network, "wgan_gp", flags)
     jit = bool(model.jit_compile)
     names = [n for n in args.pieces.split(",") if n]
     results = {"network": args.network, "jit_compile": jit, "batch_size": f.batch_size,
+               "mixed_precision": args.mixed_precision,
                "n_critic": f.n_critic,
                "TF_ENABLE_ONEDNN_OPTS": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
                "intra_op_threads": args.intra_op_threads,
@@ -256,7 +261,8 @@ def main(argv=None):
     results["pieces"].update(time_pieces(
         make_pieces(model, f.batch_size, jit, [n for n in names if n != "fit"]),
         args.rounds, args.min_seconds))
-    print(f"{args.network} WGAN-GP, jit_compile={jit}, batch {f.batch_size}, "
+    print(f"{args.network} WGAN-GP, jit_compile={jit}, {args.mixed_precision}, "
+          f"batch {f.batch_size}, "
           f"TF_ENABLE_ONEDNN_OPTS={results['TF_ENABLE_ONEDNN_OPTS']}, threads "
           f"intra={args.intra_op_threads} inter={args.inter_op_threads}, grappler off "
           f"{off}, load "

@@ -51,7 +51,7 @@ def command(case, precision, seed, output_dir, args):
     if case in TOY_CASES:
         algorithm = case[len("toy_"):]
         flags = ["--dataset=8gaussians", f"--eval_every={args.toy_eval_every}",
-                 f"--iterations={args.toy_max_iterations}"]
+                 f"--iterations={args.toy_max_iterations}", "--mixed_precision=none"]
     else:
         algorithm = "wgan_gp" if case == "images_wgan_gp" else "gan"
         preset = "--preset=wgan_gp_mnist" if case == "images_wgan_gp" else "--preset=sngan"
@@ -89,46 +89,46 @@ def reached(case, row, args):
 def time_one(case, precision, seed, args):
     """Run one case until its target or --max_iterations; the time to the target."""
     name = "evaluation.csv" if case in TOY_CASES else "image_metrics.csv"
+    result, values, done = None, [], False
     with tempfile.TemporaryDirectory(prefix="time_to_quality-") as tmp:
         output_dir = os.path.join(tmp, "run")
         argv = command(case, precision, seed, output_dir, args)
-        log = open(os.path.join(tmp, "log"), "w+")
         started = time.perf_counter()
-        process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
-        result, seen, eval_seconds = None, 0, 0.0
-        values = []
-        while True:
-            done = process.poll() is not None
-            table = rows(os.path.join(output_dir, name))
-            for row in table[seen:]:
-                eval_seconds += float(row.get("eval_seconds") or 0.0)
-                met, value = reached(case, row, args)
-                values.append(value)
-                if met and result is None:
-                    seconds = float(row["seconds"])
-                    result = {"iteration": int(row["iteration"]),
-                              "train_seconds": seconds - eval_seconds,
-                              "wall_seconds": seconds, "value": value}
-            seen = len(table)
-            if result is not None or done:
-                break
-            time.sleep(0.5)
-        if not done:
-            process.send_signal(signal.SIGINT)
+        with open(os.path.join(tmp, "log"), "w+") as log:
+            process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
             try:
-                process.wait(timeout=120)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        if result is None and process.returncode not in (0, -signal.SIGINT):
-            log.seek(0)
-            tail = log.read()[-2000:]
-            raise RuntimeError(f"{' '.join(argv)} failed ({process.returncode}):\n{tail}")
-        log.close()
+                seen, eval_seconds = 0, 0.0
+                while result is None and not done:
+                    done = process.poll() is not None  # before reading: no row is missed
+                    table = rows(os.path.join(output_dir, name))
+                    for row in table[seen:]:
+                        eval_seconds += float(row.get("eval_seconds") or 0.0)
+                        met, value = reached(case, row, args)
+                        values.append(value)
+                        if met:
+                            seconds = float(row["seconds"])
+                            result = {"iteration": int(row["iteration"]),
+                                      "train_seconds": seconds - eval_seconds,
+                                      "wall_seconds": seconds, "value": value}
+                            break
+                    seen = len(table)
+                    if result is None and not done:
+                        time.sleep(0.5)
+            finally:
+                if process.poll() is None:  # met, or an error here: stop the run
+                    process.send_signal(signal.SIGINT)  # the runner ends the iteration and exits
+                    try:
+                        process.wait(timeout=120)
+                    except subprocess.TimeoutExpired:
+                        process.kill()
+                        process.wait()
+            if result is None and process.returncode != 0:
+                log.seek(0)
+                raise RuntimeError(f"{' '.join(argv)} failed ({process.returncode}):\n"
+                                   f"{log.read()[-2000:]}")
     best = (max(values) if case in TOY_CASES else min(values)) if values else None
     return {"seed": seed, "reached": result is not None, "stopped_early": not done,
-            **(result or {}),
-            "best_value": best, "evaluations": len(values),
+            **(result or {}), "best_value": best, "evaluations": len(values),
             "process_seconds": time.perf_counter() - started}
 
 
@@ -153,14 +153,7 @@ def table(results):
 
 
 def parse_args(argv):
-    def names(allowed):
-        def parse(text):
-            values = [v for v in text.split(",") if v]
-            bad = [v for v in values if v not in allowed]
-            if bad:
-                raise argparse.ArgumentTypeError(f"unknown {bad}; choose from {allowed}")
-            return values
-        return parse
+    from benchmarks.train_step import names
 
     p = argparse.ArgumentParser(prog="python -m benchmarks.time_to_quality",
                                 description=__doc__.split("\n")[0])

@@ -52,7 +52,8 @@ Paths (`--paths`):
 
 Precisions (`--precisions`): each path is timed in every listed Keras dtype
 policy, float32 and / or mixed_bfloat16 (the runner's --mixed_precision;
-a path's name gets `_bf16` in bfloat16). The torch path is float32 only.
+a path's name gets `_bf16` in bfloat16). The jax and torch paths are float32
+only, and are timed only when float32 is listed.
 The matmul and conv rates are then measured in bfloat16 as well.
 
 Each path warms up first (tracing and compilation are excluded). Then
@@ -253,7 +254,7 @@ class Adam:
 
 
 class RMSprop:
-    """Keras' RMSprop, written out: rho 0.9, no momentum, epsilon 1e-7."""
+    """Keras' RMSprop, written out: rho 0.9, no momentum, epsilon 1e-7 inside the root."""
 
     def __init__(self, variables, learning_rate, rho=0.9, epsilon=1e-7):
         import tensorflow as tf
@@ -267,7 +268,7 @@ class RMSprop:
 
         for var, g, v in zip(self.variables, grads, self.v):
             v.assign(self.rho * v + (1.0 - self.rho) * tf.square(g))
-            var.assign_sub(self.lr * g / (tf.sqrt(v) + self.eps))
+            var.assign_sub(self.lr * g / tf.sqrt(v + self.eps))
 
 
 def reference_optimizer(keras_optimizer, variables):
@@ -373,7 +374,34 @@ def reference_step(model, batch_size, num_batches=16, seed=0):
     return step
 
 
-class ReferenceTimer:
+class CallTimer:
+    """Times a step function called once per `fused` generator iterations, one block per `block()`.
+
+    A subclass defines `call(counter)`, which runs iterations counter ..
+    counter + fused - 1 and returns the last critic loss; the host reads it
+    after every call, as `fit` brings each step's logs to the host. The
+    constructor runs the warm-up (tracing, compilation).
+    """
+
+    def __init__(self, warmup, iterations, fused):
+        self.fused, self.counter = fused, 0
+        self.calls = max(1, -(-iterations // fused))
+        self.iterations = self.calls * fused
+        start = time.perf_counter()
+        self._calls(max(1, -(-warmup // fused)))
+        self.info = {"warmup_seconds": time.perf_counter() - start,
+                     "iterations_per_call": fused}
+
+    def _calls(self, n):
+        for _ in range(n):
+            float(self.call(self.counter))
+            self.counter += self.fused
+
+    def block(self):
+        return wall_and_cpu(self._calls, self.calls)
+
+
+class ReferenceTimer(CallTimer):
     """Times the reference step: one tf.function(jit_compile=jit) call per `fused` iterations."""
 
     def __init__(self, model, batch_size, warmup, iterations, fused=1, jit=True):
@@ -391,24 +419,14 @@ class ReferenceTimer:
                     lambda i, *_: i < i0 + fused, body, (i0, 0.0, 0.0))
                 return d_loss, g_loss
             self.run = tf.function(many, jit_compile=jit, autograph=False)
-        self.fused, self.counter = fused, 0
-        self.calls = max(1, -(-iterations // fused))
-        self.iterations = self.calls * fused
-        start = time.perf_counter()
-        self._calls(max(1, -(-warmup // fused)))
-        self.info = {"warmup_seconds": time.perf_counter() - start,
-                     "iterations_per_call": fused}
+        self.dtype_policy = model.critic.dtype_policy.name
+        super().__init__(warmup, iterations, fused)
+        self.info["dtype_policy"] = self.dtype_policy
 
-    def _calls(self, n):
+    def call(self, counter):
         import tensorflow as tf
 
-        for _ in range(n):
-            d_loss, _ = self.run(tf.constant(self.counter, tf.int64))
-            float(d_loss)  # the host sees each call's loss, as fit's logs do
-            self.counter += self.fused
-
-    def block(self):
-        return wall_and_cpu(self._calls, self.calls)
+        return self.run(tf.constant(counter, tf.int64))[0]
 
 
 def wall_and_cpu(fn, *args):
@@ -461,23 +479,38 @@ def matmul_rate(m, k, n, jit, chain=None, repeats=5, min_seconds=0.2, dtype="flo
         "shape": [m, k, n], "chain": chain, "jit_compile": jit, "dtype": dtype}
 
 
+CONV_PASSES = ("forward", "input_grad", "filter_grad")
+
+
 def conv_rate(batch, size, c_in, c_out, kernel=5, stride=2, jit=False, repeats=5,
-              min_seconds=0.2, dtype="float32"):
-    """FLOP/s of a 'same' conv (NHWC) in `dtype`, e.g. the DCGAN critic's 14x14x64 -> 7x7x128."""
+              min_seconds=0.2, dtype="float32", conv_pass="forward"):
+    """FLOP/s of a 'same' conv (NHWC) in `dtype`, e.g. the DCGAN critic's 14x14x64 -> 7x7x128.
+
+    `conv_pass`: the forward conv, or one of the two products of its backward
+    pass: the gradient with respect to the input (also a transposed conv, as
+    in the generators) or with respect to the kernel. Each has the forward's
+    FLOPs.
+    """
     import tensorflow as tf
 
+    out = -(-size // stride)
     x = tf.cast(tf.random.normal((batch, size, size, c_in)), dtype)
     w = tf.cast(tf.random.normal((kernel, kernel, c_in, c_out)) * 0.02, dtype)
+    dy = tf.cast(tf.random.normal((batch, out, out, c_out)), dtype)
 
     @tf.function(jit_compile=jit)
     def run(x):
-        return tf.nn.conv2d(x, w, stride, "SAME")
+        if conv_pass == "forward":
+            return tf.nn.conv2d(x, w, stride, "SAME")
+        if conv_pass == "input_grad":
+            return tf.nn.conv2d_transpose(dy, w, tf.shape(x), stride, "SAME")
+        return tf.compat.v1.nn.conv2d_backprop_filter(x, tf.shape(w), dy, [1, stride, stride, 1],
+                                                      "SAME")
 
-    out = -(-size // stride)
     flops = 2 * kernel * kernel * c_in * c_out * out * out * batch
     return _rate(run, x, flops, repeats, min_seconds) | {
         "shape": [batch, size, size, c_in, c_out, kernel, stride], "jit_compile": jit,
-        "dtype": dtype}
+        "dtype": dtype, "pass": conv_pass}
 
 
 def _rate(run, x, flops, repeats, min_seconds):
@@ -509,21 +542,20 @@ def reference_rates(networks, precisions=("float32",)):
     """
     rates = {}
     for policy in precisions:
-        dtype, suffix = ("bfloat16" if policy == "mixed_bfloat16" else "float32",
-                         PRECISIONS[policy])
-        for jit, xla in ((False, ""), (True, "_xla")):
-            rates[f"matmul_1024{suffix}{xla}"] = matmul_rate(1024, 1024, 1024, jit=jit,
-                                                             dtype=dtype)
-        for network in networks:
-            if network in TOY_NETWORKS:
-                h = int(network[3:])
-                for jit, xla in ((False, ""), (True, "_xla")):
-                    rates[f"matmul_256x{h}x{h}{suffix}{xla}"] = matmul_rate(
-                        256, h, h, jit=jit, dtype=dtype)
+        dtype = "bfloat16" if policy == "mixed_bfloat16" else "float32"
+        kernels = {"matmul_1024": lambda jit: matmul_rate(1024, 1024, 1024, jit, dtype=dtype)}
+        for h in sorted({int(n[3:]) for n in networks if n in TOY_NETWORKS}):
+            kernels[f"matmul_256x{h}x{h}"] = (
+                lambda jit, h=h: matmul_rate(256, h, h, jit, dtype=dtype))
         if any(n not in TOY_NETWORKS for n in networks):
+            for conv_pass in CONV_PASSES:
+                suffix = "" if conv_pass == "forward" else f"_{conv_pass}"
+                kernels[f"conv_64x14x14x64_to_128{suffix}"] = (
+                    lambda jit, p=conv_pass: conv_rate(64, 14, 64, 128, jit=jit, dtype=dtype,
+                                                       conv_pass=p))
+        for name, rate in kernels.items():
             for jit, xla in ((False, ""), (True, "_xla")):
-                rates[f"conv_64x14x14x64_to_128{suffix}{xla}"] = conv_rate(
-                    64, 14, 64, 128, jit=jit, dtype=dtype)
+                rates[f"{name}{PRECISIONS[policy]}{xla}"] = rate(jit)
     return rates
 
 
@@ -584,7 +616,6 @@ def benchmark_case(network, model_name, paths, args):
             fused = args.fused_iterations if path == "reference_fused" else 1
             timers[path + suffix] = ReferenceTimer(model, batch_size, warmup, iterations,
                                                    fused=fused, jit=path != "reference_no_xla")
-            timers[path + suffix].info["dtype_policy"] = model.critic.dtype_policy.name
         elif path == "ips" and network in TOY_NETWORKS:
             for k in args.iterations_per_step:
                 model, _ = build(network, model_name, (f"--iterations_per_step={k}",) + precision)
@@ -703,16 +734,18 @@ def table(results):
     return "\n".join(lines)
 
 
-def parse_args(argv):
-    def names(allowed):
-        def parse(text):
-            values = [v for v in text.split(",") if v]
-            bad = [v for v in values if v not in allowed]
-            if bad:
-                raise argparse.ArgumentTypeError(f"unknown {bad}; choose from {allowed}")
-            return values
-        return parse
+def names(allowed):
+    """An argparse type: a comma-separated list of names from `allowed`."""
+    def parse(text):
+        values = [v for v in text.split(",") if v]
+        bad = [v for v in values if v not in allowed]
+        if bad:
+            raise argparse.ArgumentTypeError(f"unknown {bad}; choose from {allowed}")
+        return values
+    return parse
 
+
+def parse_args(argv):
     p = argparse.ArgumentParser(prog="python -m benchmarks.train_step",
                                 description=__doc__.split("\n")[0])
     p.add_argument("--models", type=names(MODELS), default=list(MODELS))

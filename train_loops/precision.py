@@ -71,7 +71,7 @@ def resolve(choice, toy, flags=None, accelerator=None, onednn=None):
     if accelerator:
         return "float32", "a GPU or TPU is present, where auto was not measured"
     if onednn is None:
-        onednn = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1").strip() not in ("0", "false")
+        onednn = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1").strip().lower() not in ("0", "false")
     if not onednn:
         return "float32", "TF_ENABLE_ONEDNN_OPTS=0 turns off oneDNN's bfloat16 kernels"
     flag = native_bf16(flags)

@@ -611,8 +611,8 @@ def fit_and_write(command):
                    interrupted=interrupted, wall_time_seconds=round(wall_time, 1),
                    iterations_per_second=round(done / wall_time, 2) if done else None,
                    **final)
-    if policy != "float32":
-        summary["mixed_precision"] = policy
+    if policy != "float32" or FLAGS.mixed_precision == "auto":
+        summary["mixed_precision"] = policy  # what auto chose, float32 too
     if strategy is not None:
         summary.update(strategy=FLAGS.strategy, replicas=strategy.num_replicas_in_sync)
     if guard.failure is not None:
