@@ -1,13 +1,13 @@
 """The dtype policy a run computes in: `--mixed_precision`, and what `auto` picks.
 
-`auto` follows `benchmarks/train_step` (docs/speed.md): on a CPU with native
-bfloat16 arithmetic (x86 AVX512_BF16 or AMX-BF16, Arm's BF16 extension),
-oneDNN runs the image steps' convolutions and matmuls in bfloat16 about twice
-as fast as in float32, and the samples were as good at equal iterations
-(classifier-FID, docs/speed.md); so image runs compute in `mixed_bfloat16`
-there. Everywhere else auto means float32:
-- toy data: the small MLP steps run under XLA, whose CPU dot gained nothing
-  from bfloat16 in the benchmark;
+`auto` follows `benchmarks/train_step` (docs/speed.md, "bfloat16, plain JAX
+and time to quality"): on a CPU with native bfloat16 arithmetic, oneDNN runs
+the image steps 1.39-1.73x faster in bfloat16 than in float32 (measured on
+AVX512_BF16), with the same classifier-FID at equal iterations; so image runs
+compute in `mixed_bfloat16` there. The other flags that mean native bf16
+(AMX-BF16, Arm's BF16 extension) were not measured here; they are taken at
+their word. Everywhere else auto means float32:
+- toy data: their steps run under XLA, whose CPU dot is slower in bfloat16;
 - CPUs without native bfloat16, where it is emulated and slower;
 - `TF_ENABLE_ONEDNN_OPTS=0`, which turns off the library that has the
   bfloat16 kernels;
