@@ -122,8 +122,7 @@ class HarnessTest(tf.test.TestCase):
 
         with tempfile.TemporaryDirectory() as tmp:
             output = os.path.join(tmp, "bench.json")
-            train_step.main(["--networks=toy128", "--models=gan",
-                             "--paths=default,reference,jax",
+            train_step.main(["--networks=toy128", "--models=gan", "--paths=default,jax",
                              "--precisions=float32,mixed_bfloat16", "--iterations=2",
                              "--repeats=1", "--warmup=1", "--fused_iterations=2", "--no_rates",
                              f"--output={output}"])
@@ -131,8 +130,8 @@ class HarnessTest(tf.test.TestCase):
                 case = json.load(f)["cases"][0]
         paths = case["paths"]
         self.assertEqual({name: path.get("dtype_policy") for name, path in paths.items()},
-                         {"default": "float32", "reference": "float32", "jax": "float32",
-                          "default_bf16": "mixed_bfloat16", "reference_bf16": "mixed_bfloat16"})
+                         {"default": "float32", "jax": "float32",
+                          "default_bf16": "mixed_bfloat16"})
         self.assertEqual(paths["jax"]["iterations_per_call"], 2)
         self.assertEqual(paths["jax"]["dtype_policy"], "float32")
         self.assertLess(case["jax_check"]["critic_gradients"], 1e-5)
@@ -236,19 +235,46 @@ class TimeToQualityTest(tf.test.TestCase):
                          (True, 39.5))
         self.assertFalse(time_to_quality.reached("images_sngan", {"fid": "40.5"}, args)[0])
 
-    def test_a_run_stops_at_the_first_evaluation_that_meets_the_target(self):
+    # A stand-in for a training command: writes four evaluation rows, then
+    # trains on (sleeps) until it is stopped. No TensorFlow: the runner's own
+    # evaluation.csv and its SIGINT handling are tested with the runner.
+    FAKE_RUN = """
+import os, sys, time
+path = os.path.join(sys.argv[1], "evaluation.csv")
+os.makedirs(sys.argv[1])
+with open(path, "w") as f:
+    f.write("iteration,seconds,modes_captured,high_quality_percent\\n")
+for i, (modes, hq) in enumerate([(5, 10.0), (8, 20.0), (8, 30.0), (8, 40.0)], 1):
+    with open(path, "a") as f:
+        f.write(f"{10 * i},{i}.5,{modes},{hq}\\n")
+time.sleep(float(sys.argv[2]))
+"""
+
+    def time_fake_run(self, sleep, *flags):
+        import sys
+        from unittest import mock
+
         from benchmarks import time_to_quality
 
-        output = os.path.join(self.get_temp_dir(), "ttq.json")
-        # 100000 iterations would take minutes: the run must be stopped to pass.
-        common = ["--cases=toy_wgan_gp", "--repeats=1", "--toy_eval_every=10",
-                  "--toy_max_iterations=100000", f"--output={output}"]
-        met = time_to_quality.main(common + ["--modes=0", "--high_quality=0"])["cases"][0]
-        self.assertTrue(met["runs"][0]["stopped_early"])
-        self.assertEqual(met["reached"], "1/1")
-        self.assertEqual(met["iteration"], 10)  # stopped at the first evaluation
-        self.assertEqual(met["runs"][0]["evaluations"], 1)
-        self.assertIsNotNone(met["train_seconds"])
+        args = time_to_quality.parse_args(["--cases=toy_gan", *flags])
+        fake = (lambda case, precision, seed, output_dir, args:
+                [sys.executable, "-c", self.FAKE_RUN, output_dir, str(sleep)])
+        with mock.patch.object(time_to_quality, "command", fake):
+            return time_to_quality.time_one("toy_gan", "none", 0, args)
+
+    def test_a_run_stops_at_the_first_evaluation_that_meets_the_target(self):
+        run = self.time_fake_run(600, "--high_quality=25")
+        self.assertTrue(run["reached"])
+        self.assertTrue(run["stopped_early"])  # it would have slept 600 s
+        self.assertEqual((run["iteration"], run["train_seconds"], run["value"]), (30, 3.5, 30.0))
+        self.assertEqual(run["evaluations"], 3)  # the 40 % row after it is not counted
+
+    def test_a_run_that_never_meets_the_target_reports_its_best(self):
+        run = self.time_fake_run(0, "--high_quality=50")
+        self.assertFalse(run["reached"])
+        self.assertFalse(run["stopped_early"])
+        self.assertEqual((run["evaluations"], run["best_value"]), (4, 40.0))
+        self.assertNotIn("iteration", run)
 
     def test_summary_counts_the_runs_that_met_the_target(self):
         from benchmarks import time_to_quality
