@@ -75,6 +75,7 @@ TF_ENABLE_ONEDNN_OPTS is read from the environment and recorded.
 
 import argparse
 import importlib.util
+import itertools
 import json
 import math
 import os
@@ -419,9 +420,8 @@ class ReferenceTimer(CallTimer):
                     lambda i, *_: i < i0 + fused, body, (i0, 0.0, 0.0))
                 return d_loss, g_loss
             self.run = tf.function(many, jit_compile=jit, autograph=False)
-        self.dtype_policy = model.critic.dtype_policy.name
         super().__init__(warmup, iterations, fused)
-        self.info["dtype_policy"] = self.dtype_policy
+        self.info["dtype_policy"] = model.critic.dtype_policy.name
 
     def call(self, counter):
         import tensorflow as tf
@@ -599,7 +599,7 @@ def benchmark_case(network, model_name, paths, args):
         timer.info.update(info, jit_compile=bool(model.jit_compile),
                           dtype_policy=model.critic.dtype_policy.name)
 
-    for policy, path in [(policy, path) for policy in args.precisions for path in paths]:
+    for policy, path in itertools.product(args.precisions, paths):
         # Stated either way: the runner's own default may differ (auto).
         precision = (f"--mixed_precision={'none' if policy == 'float32' else policy}",)
         suffix = PRECISIONS[policy]

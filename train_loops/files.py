@@ -126,7 +126,7 @@ def read_rows(path):
         text = f.read()
     if text and not text.endswith("\n"):
         text = text[:text.rfind("\n") + 1]
-    table = [row for row in csv.reader(io.StringIO(text, newline=""))]
+    table = list(csv.reader(io.StringIO(text, newline="")))
     if len(table) > 1 and len(table[-1]) != len(table[0]):
         table.pop()
     return [row for row in table if row]
