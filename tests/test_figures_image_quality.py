@@ -1,5 +1,6 @@
 """Figures 7 and 9 (image runs compared by classifier-FID), --quick on mock Fashion-MNIST."""
 
+import os
 
 import numpy as np
 import tensorflow as tf
@@ -36,17 +37,25 @@ class QuickFiguresTest(tf.test.TestCase):
     def test_wasserstein_tracks_quality(self):
         with tfds.testing.mock_data(num_examples=64):
             record, data = run_quick("wasserstein_tracks_quality", self.get_temp_dir())
-        for name in ("wgan", "gan"):
+        for name in ("wgan", "gan", "gan_k5"):
             self.assertAllEqual(data[f"{name}_iteration"], [1, 2])
             self.assertEqual(data[f"{name}_filtered"].shape, (2,))
             self.assertAllEqual(data[f"{name}_eval_iteration"], [2])
             self.assertEqual(data[f"{name}_fid"].shape, (1,))
             self.assertTrue(np.all(data[f"{name}_fid"] > 0))
         # The JS estimate is (log 4 - loss) / 2 with a non-negative loss: at most log 2.
-        self.assertTrue(np.all(data["gan_estimate"] <= np.log(2.0) + 1e-6))
+        for name in ("gan", "gan_k5"):
+            self.assertTrue(np.all(data[f"{name}_estimate"] <= np.log(2.0) + 1e-6))
         self.assertCountEqual(record["claims"], [
             "wgan_estimate_tracks_fid_spearman_above_0.5", "gan_js_tracks_fid_less_than_wgan",
-            "gan_js_stays_near_log2"])
+            "gan_js_stays_near_log2", "gan_k5_js_tracks_fid_less_than_wgan",
+            "gan_k5_js_stays_near_log2"])
+        # Each GAN ran with its own discriminator steps per generator iteration.
+        parts = os.path.join(self.get_temp_dir(), "wasserstein_tracks_quality_parts")
+        for name, steps in (("gan", 1), ("gan_k5", 5)):
+            [run_dir] = [d for d in os.listdir(parts) if d.startswith(f"{name}-")]
+            with open(os.path.join(parts, run_dir, "flags.txt")) as f:
+                self.assertIn(f"--n_critic={steps}\n", f.read())
 
     def test_quality_vs_time(self):
         with tfds.testing.mock_data(num_examples=64):
