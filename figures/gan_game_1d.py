@@ -29,6 +29,15 @@ zero initial biases (the toy MLP's initialisation), every first-layer ReLU of
 both networks starts with its kink at x = 0 (z = 0), so early on D is close to
 linear on each side of 0 and can bend near the data only as its biases move.
 
+The authors' own settings (github goodfeli/adversarial, its five configs):
+plain SGD with momentum 0.5 (rising to 0.7 over 250 epochs), batch 100,
+learning rate 0.1 (MNIST), 0.05 (TFD), 0.025 (CIFAR-10 fully connected) or
+0.004 (CIFAR-10 convolutional), the non-saturating loss, one discriminator
+and one generator update per batch; no 1-D experiment. `--set optimizer=sgd
+--set learning_rate=... --set batch_size=100` runs them (constant momentum
+0.5: 10,000 iterations are 1/25 of the ramp to 0.7). With these networks 0.1
+and 0.05 diverge to NaN within 100 iterations; docs/figures.md gives the rest.
+
 This is the paper's game at the scale of its sketch; nothing is reduced.
 `--set iterations=...` (with `--set snapshots=...`) trains longer.
 """
@@ -41,7 +50,8 @@ FULL = dict(
     data_mean=2.0, data_std=0.5,
     hidden_units=128, hidden_layers=3,
     batch_size=256, iterations=10000, snapshots=(0, 250, 1000, 10000), eval_every=100,
-    learning_rate=1e-4, beta_1=0.5, beta_2=0.9, generator_loss="non_saturating",
+    optimizer="adam", learning_rate=1e-4, beta_1=0.5, beta_2=0.9, momentum=0.5,
+    generator_loss="non_saturating",
     eval_samples=10000, grid_points=2000, bins=60,
     jit_compile=True,
 )
@@ -52,6 +62,17 @@ QUICK = dict(FULL, hidden_units=16, hidden_layers=2, iterations=40, snapshots=(0
 def wasserstein1_1d(a, b):
     """Exact W1 between two equal-size 1-D samples: the mean gap of their sorted values."""
     return float(np.mean(np.abs(np.sort(np.ravel(a)) - np.sort(np.ravel(b)))))
+
+
+def optimizer(run):
+    """One network's optimizer: SGD with momentum (the authors' code) or Adam."""
+    import keras
+
+    if run.optimizer == "sgd":
+        return keras.optimizers.SGD(run.learning_rate, momentum=run.momentum)
+    if run.optimizer == "adam":
+        return keras.optimizers.Adam(run.learning_rate, beta_1=run.beta_1, beta_2=run.beta_2)
+    raise common.UsageError(f"optimizer must be sgd or adam, got {run.optimizer!r}")
 
 
 def train_and_record(run):
@@ -67,9 +88,7 @@ def train_and_record(run):
     discriminator = toy_mlp(1, 1, run.hidden_units, run.hidden_layers, name="discriminator")
     model = GAN(generator, discriminator, generator_loss=run.generator_loss,
                 latent_distribution="uniform", seed=run.seed)
-    adam = lambda: keras.optimizers.Adam(run.learning_rate, beta_1=run.beta_1,
-                                         beta_2=run.beta_2)
-    model.compile(adam(), adam())
+    model.compile(optimizer(run), optimizer(run))
     data_seeds = keras.random.SeedGenerator(run.seed + 1)
 
     @tf.function(jit_compile=run.jit_compile)

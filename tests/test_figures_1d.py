@@ -40,6 +40,23 @@ class GanGame1dTest(tf.test.TestCase):
         self.assertNear(gan_game_1d.wasserstein1_1d(x, x[::-1]), 0.0, 1e-12)
 
 
+    def test_optimizer_setting(self):
+        # The authors' code: plain SGD with momentum; the default: Adam; else one clear error.
+        from figures.common import FigureRun, UsageError
+
+        def run(**settings):
+            return FigureRun("gan_game_1d", dict(gan_game_1d.FULL, **settings), 0, False, "")
+
+        sgd = gan_game_1d.optimizer(run(optimizer="sgd", learning_rate=0.025, momentum=0.5))
+        self.assertEqual(type(sgd).__name__, "SGD")
+        self.assertNear(float(sgd.learning_rate), 0.025, 1e-9)
+        self.assertNear(float(sgd.momentum), 0.5, 1e-9)
+        adam = gan_game_1d.optimizer(run())
+        self.assertEqual((type(adam).__name__, adam.beta_1, adam.beta_2), ("Adam", 0.5, 0.9))
+        with self.assertRaisesRegex(UsageError, "sgd or adam"):
+            gan_game_1d.optimizer(run(optimizer="rmsprop"))
+
+
 class EmVsJsTest(tf.test.TestCase):
 
     def test_closed_forms_are_exact(self):
