@@ -256,9 +256,9 @@ def run_figure(module, output_dir=DEFAULT_OUTPUT_DIR, quick=False, seed=0, overr
         raise UsageError(error) from None
     os.makedirs(output_dir, exist_ok=True)
     run = FigureRun(name, settings, seed, quick, output_dir)
-    start = time.time()
+    start, cpu_start, load_start = time.time(), cpu_seconds(), load_average()
     data = {k: np.asarray(v) for k, v in module.compute(run).items()}
-    seconds = time.time() - start
+    seconds, cpu = time.time() - start, cpu_seconds() - cpu_start
     paths = {kind: os.path.join(output_dir, f"{name}.{kind}") for kind in ("png", "npz", "json")}
     with files.replacing(paths["npz"]) as temporary:
         np.savez(temporary, **data)
@@ -267,12 +267,46 @@ def run_figure(module, output_dir=DEFAULT_OUTPUT_DIR, quick=False, seed=0, overr
         figure.savefig(temporary, dpi=100, bbox_inches="tight")
     plt.close(figure)
     claims = {k: bool(v) for k, v in module.claims(data, run).items()}
+    # Provenance for the gallery: the code, and how busy the machine was (a
+    # loaded machine stretches wall time; CPU time is closer to an idle run's).
     record = dict(figure=name, command=command, quick=quick, seed=seed, settings=settings,
-                  compute_seconds=round(seconds, 1), parts=run.parts, claims=claims, files=paths)
+                  commit=source_commit(), compute_seconds=round(seconds, 1),
+                  cpu_seconds=round(cpu, 1), load_average=[load_start, load_average()],
+                  parts=run.parts, claims=claims, files=paths)
     if hasattr(module, "numbers"):
         record["numbers"] = module.numbers(data, run)
     files.write_json(paths["json"], record, default=str)
     return record
+
+
+def cpu_seconds():
+    """CPU time of this process and of its finished children (user + system), in seconds."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
+def load_average():
+    """The 1-minute load average, or None where the system has none."""
+    return round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
+
+
+def source_commit(folder=None):
+    """The git commit of `folder` (default: this code), with "+changes" if its tracked files
+    have uncommitted changes; None outside a git checkout."""
+    import subprocess
+
+    here = folder or os.path.dirname(os.path.abspath(__file__))
+
+    def git(*args):
+        return subprocess.run(["git", "-C", here, *args], capture_output=True, text=True,
+                              timeout=30, check=True).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "--short", "HEAD")
+        return commit + ("+changes" if git("status", "--porcelain", "--untracked-files=no")
+                         else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
 
 
 def argument_parser(name, description):

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import types
 
 import numpy as np
@@ -54,6 +55,35 @@ class RunFigureTest(tf.test.TestCase):
         self.assertEqual((stored["seed"], stored["quick"]), (3, True))
         self.assertEqual(stored["claims"], {"increasing": True})
         self.assertGreater(os.path.getsize(os.path.join(output_dir, "made_up.png")), 1000)
+        # Provenance: this checkout's commit, CPU time, the load at the start and the end.
+        self.assertEqual(stored["commit"], common.source_commit())
+        self.assertGreaterEqual(stored["cpu_seconds"], 0.0)
+        self.assertLen(stored["load_average"], 2)
+
+    def test_source_commit_names_the_commit_and_uncommitted_changes(self):
+        folder = tempfile.mkdtemp(dir=self.get_temp_dir())
+        self.assertIsNone(common.source_commit(folder))  # not a git checkout
+        git = lambda *args: subprocess.run(["git", "-C", folder, *args], check=True,
+                                           capture_output=True, text=True).stdout.strip()
+        git("init", "-q")
+        with open(os.path.join(folder, "a.py"), "w") as f:
+            f.write("x = 1\n")
+        git("add", "a.py")
+        git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "one")
+        commit = git("rev-parse", "--short", "HEAD")
+        self.assertEqual(common.source_commit(folder), commit)
+        with open(os.path.join(folder, "b.py"), "w") as f:  # untracked: still the commit
+            f.write("y = 2\n")
+        self.assertEqual(common.source_commit(folder), commit)
+        with open(os.path.join(folder, "a.py"), "w") as f:
+            f.write("x = 2\n")
+        self.assertEqual(common.source_commit(folder), commit + "+changes")
+
+    def test_cpu_seconds_count_this_process_and_its_children(self):
+        before = common.cpu_seconds()
+        subprocess.run([sys.executable, "-c", "sum(i * i for i in range(3_000_000))"], check=True)
+        sum(i * i for i in range(1_000_000))
+        self.assertGreater(common.cpu_seconds() - before, 0.05)
 
     def test_parts_are_reused_only_with_the_same_settings(self):
         output_dir, calls = self.get_temp_dir(), []
