@@ -27,7 +27,7 @@ import sys
 import time
 
 from train_loops import files
-from train_loops.progress import Progress
+from train_loops.progress import Progress, load_average
 
 DEFAULT_OUTPUT_DIR = os.path.join("runs", "figures")
 
@@ -283,11 +283,6 @@ def cpu_seconds():
     """CPU time of this process and of its finished children (user + system), in seconds."""
     times = os.times()
     return times.user + times.system + times.children_user + times.children_system
-
-
-def load_average():
-    """The 1-minute load average, or None where the system has none."""
-    return round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
 
 
 def source_commit(folder=None):

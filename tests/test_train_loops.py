@@ -279,6 +279,9 @@ class _ShortRun:
         # The final evaluation is the one logged at iteration 20, not a new one.
         _, rows = read_csv(self.path("evaluation.csv"))
         self.assertEqual(summary["modes_captured"], int(rows[-1][2]))
+        # The cost beside the wall time: the process's CPU time and the machine's load.
+        self.assertGreater(summary["cpu_time_seconds"], 0.0)
+        self.assertLen(summary["load_average"], 2)
 
     def test_samples_png_is_a_png_image(self):
         from PIL import Image

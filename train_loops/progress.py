@@ -1,7 +1,17 @@
-"""Progress with an ETA for long jobs: figures, sampling, a folder's first read."""
+"""Progress with an ETA for long jobs (figures, sampling, a folder's first read), and the
+machine's load, recorded beside their times."""
 
+import os
 import sys
 import time
+
+
+def load_average():
+    """The 1-minute load average, or None where the system has none.
+
+    Recorded beside wall times: on a loaded machine they stretch, CPU times less.
+    """
+    return round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
 
 
 class Progress:

@@ -37,6 +37,7 @@ import time
 from absl import flags
 
 from train_loops.cli import UsageError, parse_flags, run
+from train_loops.progress import load_average
 
 TOY_DATASETS = ("8gaussians", "8gaussians_metz", "25gaussians", "swissroll")
 
@@ -582,7 +583,7 @@ def fit_and_write(command):
                  checkpoints, stop]
     if model.iterations_per_step > 1:
         callbacks = [cb.PerIteration(callbacks, model.iterations_per_step)]
-    start = time.time()
+    start, cpu_start, load_start = time.time(), time.process_time(), load_average()
     interrupted = False
     with writer.as_default():
         try:
@@ -594,7 +595,7 @@ def fit_and_write(command):
         interrupted = interrupted or stop.interrupted
         if interrupted:
             print("\ninterrupted: writing the outputs of the iterations done", flush=True)
-        wall_time = time.time() - start
+        wall_time, cpu_time = time.time() - start, time.process_time() - cpu_start
 
         iterations = int(model.generator_optimizer.iterations.numpy())
         final = {}
@@ -611,6 +612,7 @@ def fit_and_write(command):
     summary = dict(algorithm=command.algorithm, preset=FLAGS.preset, dataset=FLAGS.dataset,
                    iterations=iterations, resumed_from=start_iteration,
                    interrupted=interrupted, wall_time_seconds=round(wall_time, 1),
+                   cpu_time_seconds=round(cpu_time, 1), load_average=[load_start, load_average()],
                    iterations_per_second=round(done / wall_time, 2) if done else None,
                    **final)
     if policy != "float32" or FLAGS.mixed_precision == "auto":
