@@ -89,6 +89,11 @@ def reached(case, row, args):
     return fid <= args.fid, fid
 
 
+def default_interrupt():
+    """In a child before it starts: Ctrl-C (SIGINT) does what it does by default."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def time_one(case, precision, seed, args):
     """Run one case until its target or --max_iterations; the time to the target."""
     name = "evaluation.csv" if case in TOY_CASES else "image_metrics.csv"
@@ -98,7 +103,10 @@ def time_one(case, precision, seed, args):
         argv = command(case, precision, seed, output_dir, args)
         started = time.perf_counter()
         with open(os.path.join(tmp, "log"), "w+") as log:
-            process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+            # SIGINT back to its default in the run: a shell's background job (and a
+            # pytest-xdist worker) ignores it, and the stop below relies on it.
+            process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
+                                       preexec_fn=default_interrupt)
             try:
                 seen, eval_seconds = 0, 0.0
                 while result is None and not done:
