@@ -5,13 +5,18 @@ Subprocess tests: the processes are killed for real (SIGKILL), as a crash would.
 
 import csv
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
+from unittest import mock
 
 import numpy as np
 import tensorflow as tf
+
+from train_loops import cli
 
 from test_train_loops import ENV, REPO, RUN_TIMEOUT, command, program_lines, read_json, run
 
@@ -411,6 +416,66 @@ class UnusablePathTest(tf.test.TestCase):
         self.assert_refused(figure, "cannot be written")
         self.assertEqual(before, sorted(os.walk(root)))
         self.assertFalse(os.path.exists("/proc/nope"))
+
+
+class ConcurrentPathCheckTest(tf.test.TestCase):
+    """Two workers of one multi-worker run check the same --output_dir at the same moment.
+
+    In process: the other process is simulated at the exact moment that once failed
+    a CI run, and then raced for real with threads.
+    """
+
+    def test_a_folder_made_by_another_process_first_is_used(self):
+        path = os.path.join(self.get_temp_dir(), "peer_made", "run")
+        real_mkdir = os.mkdir
+
+        def peer_first(folder, *args):
+            real_mkdir(folder, *args)  # the other process wins the race ...
+            raise FileExistsError(17, "File exists", folder)
+
+        with mock.patch.object(os, "mkdir", side_effect=peer_first):
+            cli.writable_folder(path, "output_dir")
+        # ... so the folders are the other process's, and this check leaves them.
+        self.assertEqual(os.listdir(path), [])
+
+    def test_a_folder_removed_under_the_check_by_another_process_is_checked_again(self):
+        path = os.path.join(self.get_temp_dir(), "peer_removed", "run")
+        real_open = open
+        opened = []
+
+        def peer_cleans_up_first(file, *args, **kwargs):
+            if not opened:  # the other process's check ends and removes the folder it made
+                shutil.rmtree(os.path.dirname(path))
+            opened.append(file)
+            return real_open(file, *args, **kwargs)
+
+        with mock.patch("builtins.open", side_effect=peer_cleans_up_first):
+            cli.writable_folder(path, "output_dir")
+        self.assertLen(opened, 2)  # the probe failed once, then was written
+        self.assertFalse(os.path.exists(os.path.dirname(path)))  # nothing left behind
+
+    def test_many_simultaneous_checks_of_one_missing_folder_all_pass(self):
+        root = self.get_temp_dir()
+        errors = []
+
+        def check(path):
+            try:
+                cli.writable_folder(path, "output_dir")
+            except cli.UsageError as error:
+                errors.append(str(error))
+
+        for attempt in range(100):
+            path = os.path.join(root, f"race{attempt}", "multi_worker")
+            threads = [threading.Thread(target=check, args=(path,)) for _ in range(4)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        self.assertEqual(errors, [])
+        # Nothing but (possibly) empty folders stays: a folder another check was
+        # probing when its maker removed it is left in place, empty.
+        for folder, _, files in os.walk(root):
+            self.assertEqual(files, [], folder)
 
 
 class KilledFigureTest(tf.test.TestCase):

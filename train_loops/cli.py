@@ -6,7 +6,9 @@ disk, a file-size limit) is one line too, with exit status 4.
 
 import contextlib
 import os
+import stat
 import sys
+import threading
 
 from absl import app, flags
 
@@ -47,10 +49,36 @@ def writable_folder(path, flag, label=None):
     Checked by doing it: the missing folders are made and a file is created
     in the deepest, then all of it is removed again, so the check leaves
     nothing behind (whether or not it passes).
+
+    Several processes may check one folder at once (the workers of a
+    multi-worker run are given the same --output_dir): a folder another
+    process made first is used, not refused (and left to it to remove: an
+    empty folder may then stay), and when another process's clean-up removes
+    the folder under this check, the check starts again.
     """
     path = os.path.abspath(path)
     label = label or f"--{flag}={path}"
-    if os.path.exists(path) and not os.path.isdir(path):
+    for attempt in range(_CONCURRENT_ATTEMPTS):
+        try:
+            _probe_folder(path, label)
+            return
+        except FileNotFoundError as error:
+            if attempt == _CONCURRENT_ATTEMPTS - 1:
+                raise UsageError(f"{label} cannot be written ({error.strerror or error})") \
+                    from None
+
+
+# How often a check starts again after another process removed its folder.
+_CONCURRENT_ATTEMPTS = 20
+
+
+def _probe_folder(path, label):
+    """One attempt of `writable_folder`; FileNotFoundError when the folder vanished meanwhile."""
+    try:
+        mode = os.stat(path).st_mode  # one look, so a folder vanishing meanwhile is not a file
+    except (FileNotFoundError, NotADirectoryError):
+        mode = None  # missing (or under a file: refused below, when it is made)
+    if mode is not None and not stat.S_ISDIR(mode):
         raise UsageError(f"{label} is a file, not a folder")
     missing = []
     parent = path
@@ -60,12 +88,17 @@ def writable_folder(path, flag, label=None):
     made = []
     try:
         for folder in reversed(missing):
-            os.mkdir(folder)
+            try:
+                os.mkdir(folder)
+            except FileExistsError:
+                continue  # another process made it first: it is theirs to remove
             made.append(folder)
-        probe = os.path.join(path, f".write-test-{os.getpid()}")
+        probe = os.path.join(path, f".write-test-{os.getpid()}-{threading.get_ident()}")
         with open(probe, "w"):
             pass
         os.remove(probe)
+    except FileNotFoundError:
+        raise
     except OSError as error:
         raise UsageError(f"{label} cannot be written ({error.strerror or error})") from None
     finally:
