@@ -42,6 +42,21 @@ def fingerprint(value):
     return hashlib.sha1(text.encode()).hexdigest()[:10]
 
 
+class PartsProgress(Progress):
+    """Progress over a figure's parts: an item for which no part was computed since the
+    previous update was reused from an earlier sitting, so the ETA leaves it out."""
+
+    def __init__(self, total, description, parts):
+        super().__init__(total, description)
+        self.parts, self.computed = parts, parts["computed"]
+
+    def update(self, n=1, reused=None):
+        if reused is None:
+            reused = self.parts["computed"] == self.computed
+        self.computed = self.parts["computed"]
+        return super().update(n, reused=reused)
+
+
 class FigureRun:
     """One run of one figure: its settings, seed and folder, and what `compute` may ask for."""
 
@@ -59,7 +74,10 @@ class FigureRun:
             return settings[key]
         raise AttributeError(key)
 
-    def progress(self, total, description=None):
+    def progress(self, total, description=None, of_parts=False):
+        """A Progress over `total` items; `of_parts`: each item is one part (`cached`, `train`)."""
+        if of_parts:
+            return PartsProgress(total, description or self.name, self.parts)
         return Progress(total, description or self.name)
 
     def log(self, message):

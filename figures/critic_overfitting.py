@@ -218,8 +218,7 @@ def train_and_evaluate(run):
 
         part = run.cached(f"segment-{start}", segment)
         if state[0] != start + steps:  # taken from the cache: no training happened here
-            for _ in range(len(part["rows"])):
-                progress.update()
+            progress.update(len(part["rows"]), reused=True)
         rows.extend(part["rows"].tolist())
     return np.array(rows, np.float64)
 

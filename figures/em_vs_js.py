@@ -171,7 +171,8 @@ def compute(run):
     data = {"theta": theta, **{f"{k}_closed_form": v for k, v in closed_forms(theta).items()}}
     estimate_theta = np.round(np.linspace(-1.0, 1.0, run.estimate_points), 6)
     estimator = None
-    progress = run.progress(len(estimate_theta), "critic and discriminator per theta")
+    progress = run.progress(len(estimate_theta), "critic and discriminator per theta",
+                            of_parts=True)
     estimates = []
     for i, value in enumerate(estimate_theta):
         def part(value=value, i=i):

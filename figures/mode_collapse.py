@@ -146,12 +146,16 @@ def compute(run):
             "real_ring": next(iter(toy_batches(RING, 1000, run.seed + 1))).numpy(),
             "snapshot_iterations": np.array(run.snapshots)}
     seeds = range(run.seed, run.seed + run.ring_seeds)
+    progress = run.progress(len(run.ring_rows) * run.ring_seeds
+                            + len(run.grid_algorithms) * run.grid_seeds,
+                            "mode_collapse: training runs", of_parts=True)
     # Row by row, all seeds of a row before the next: an interrupted figure
     # has whole rows to show.
     for row in run.ring_rows:
         runs = []
         for seed in seeds:
             run_dir = train(run, row, seed)
+            progress.update()
             runs.append(read_run(run_dir, 8))
             if seed == run.seed:
                 data[f"snapshots_{row}"] = read_snapshots(run_dir, run.snapshots)
@@ -162,6 +166,7 @@ def compute(run):
         runs, finals = [], []
         for seed in range(run.seed, run.seed + run.grid_seeds):
             run_dir = train(run, algorithm, seed, grid=True)
+            progress.update()
             runs.append(read_run(run_dir, 25))
             finals.append(read_snapshots(run_dir, [run.grid_iterations])[0])
         data["iterations_grid"] = runs[0]["iterations"]

@@ -112,7 +112,7 @@ def training_seconds(images):
 
 
 def compute(run):
-    progress = run.progress(len(RUNS), "training the four models")
+    progress = run.progress(len(RUNS), "training the four models", of_parts=True)
     data = {}
     for name, _, command, extra in RUNS:
         run_dir = run.train(command, name, **run_flags(run, name, extra))

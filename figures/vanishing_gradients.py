@@ -177,7 +177,7 @@ def _train_gan_stages(run):
         # discriminator's (e.g. --set discriminator_steps=...) reuses them.
         part = run.cached(f"gan-stage{k}", train_stage, settings=GAN_SETTINGS, stage=target)
         if model is None:  # this stage came from disk
-            progress.update(target - start)
+            progress.update(target - start, reused=True)
         previous = [part[key] for key in sorted(part)]
         states.append(previous)
     return states

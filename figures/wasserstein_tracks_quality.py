@@ -132,7 +132,7 @@ def gans(run):
 
 
 def compute(run):
-    progress = run.progress(1 + len(gans(run)), "training WGAN and GAN")
+    progress = run.progress(1 + len(gans(run)), "training WGAN and GAN", of_parts=True)
     runs = [("wgan", "wasserstein", run.train(
         "wgan", "wgan", preset="wgan", authors_schedule=run.authors_schedule,
         n_critic=run.n_critic, **train_flags(run, run.wgan_batch_size)))]

@@ -11,6 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from figures import FIGURES, common
+from train_loops.progress import Progress
 from test_train_loops import ENV, REPO
 
 
@@ -138,6 +139,39 @@ class RunFigureTest(tf.test.TestCase):
 def figures_command(*args):
     return subprocess.run([sys.executable, "-m", "figures", *args], cwd=REPO, env=ENV,
                           capture_output=True, text=True, timeout=60)
+
+
+class ProgressTest(tf.test.TestCase):
+    """The ETA of long work, on a made-up clock: the mean time of the items that took time."""
+
+    def clock(self, times):
+        ticks = iter(times)
+        return lambda: next(ticks)
+
+    def test_eta_is_the_mean_item_time_times_the_items_left(self):
+        progress = Progress(4, "runs", clock=self.clock([0.0, 30.0, 60.0, 120.0, 120.0]))
+        self.assertIn("1/4 [30s elapsed, ~90s left]", progress.update())
+        self.assertIn("2/4 [60s elapsed, ~60s left]", progress.update())
+        self.assertIn("4/4 [120s elapsed, ~0s left]", progress.update(2))
+        self.assertIn("4/4", progress.update())  # past the end stays at the end
+
+    def test_reused_items_take_no_part_in_the_eta(self):
+        # Two finished parts from an earlier sitting, then one run of 100 s: one
+        # more like it is left (counting the reused ones in would say ~33 s).
+        progress = Progress(4, "runs", clock=self.clock([0.0, 0.0, 100.0]))
+        self.assertIn("2/4 [0s elapsed, time left unknown]", progress.update(2, reused=True))
+        self.assertIn("3/4 [100s elapsed, ~100s left]", progress.update())
+
+    def test_a_figures_parts_progress_tells_reused_parts_from_computed_ones(self):
+        run = common.FigureRun("made_up", {}, 0, False, self.get_temp_dir())
+        progress = run.progress(3, of_parts=True)
+        run.parts["reused"] += 1  # what `cached` and `train` count
+        progress.update()
+        run.parts["computed"] += 1
+        progress.update()
+        self.assertEqual((progress.done, progress.reused), (2, 1))
+        self.assertIsInstance(run.progress(3), Progress)
+        self.assertNotIsInstance(run.progress(3), common.PartsProgress)
 
 
 class FiguresCommandTest(tf.test.TestCase):

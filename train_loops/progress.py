@@ -15,20 +15,39 @@ def load_average():
 
 
 class Progress:
-    """A progress bar on a terminal, a line every 10% otherwise (stderr, so logs stay clean)."""
+    """A progress bar on a terminal, a line every 10% otherwise (stderr, so logs stay clean).
 
-    def __init__(self, total, description):
+    The ETA is the mean time of the items done so far times the items left.
+    Items marked `reused` (a resumed figure's finished parts) take no time, so
+    they are left out of that mean: counted in, they would make the rest of a
+    resumed job look nearly free.
+    """
+
+    def __init__(self, total, description, clock=time.time):
         self.total, self.description = max(int(total), 1), description
-        self.done, self.start, self.tty = 0, time.time(), sys.stderr.isatty()
+        self.clock = clock
+        self.done, self.start, self.tty = 0, clock(), sys.stderr.isatty()
+        self.reused = 0
         self.last_decile = -1
 
-    def update(self, n=1):
-        self.done = min(self.done + n, self.total)
+    def eta(self, elapsed):
+        """Seconds left, from the items that took time; None before the first of them."""
+        timed = self.done - self.reused
+        if self.done == self.total:
+            return 0.0
+        return elapsed / timed * (self.total - self.done) if timed else None
+
+    def update(self, n=1, reused=False):
+        n = min(n, self.total - self.done)
+        self.done += n
+        if reused:
+            self.reused += n
         fraction = self.done / self.total
-        elapsed = time.time() - self.start
-        eta = elapsed / fraction - elapsed if fraction else 0.0
+        elapsed = self.clock() - self.start
+        eta = self.eta(elapsed)
+        left = "time left unknown" if eta is None else f"~{eta:.0f}s left"
         line = (f"{self.description}: {self.done}/{self.total} "
-                f"[{elapsed:.0f}s elapsed, ~{eta:.0f}s left]")
+                f"[{elapsed:.0f}s elapsed, {left}]")
         if self.tty:
             bar = "#" * int(30 * fraction)
             sys.stderr.write(f"\r{bar:<30} {line}")
@@ -38,6 +57,7 @@ class Progress:
         elif int(10 * fraction) > self.last_decile:
             self.last_decile = int(10 * fraction)
             print(line, file=sys.stderr, flush=True)
+        return line
 
     def callback(self):
         """A Keras callback that advances this progress once per `fit` step (generator iteration)."""
