@@ -43,17 +43,21 @@ def fingerprint(value):
 
 
 class PartsProgress(Progress):
-    """Progress over a figure's parts: an item for which no part was computed since the
-    previous update was reused from an earlier sitting, so the ETA leaves it out."""
+    """Progress over items made of a figure's parts (`FigureRun.cached`, `FigureRun.train`).
 
-    def __init__(self, total, description, parts):
-        super().__init__(total, description)
-        self.parts, self.computed = parts, parts["computed"]
+    An item took time if at least one part was computed (or resumed) since the
+    previous update; otherwise all its parts were found finished, from an
+    earlier sitting, and the ETA leaves it out.
+    """
+
+    def __init__(self, total, description, parts, clock=time.time):
+        super().__init__(total, description, clock=clock)
+        self.parts, self.computed_at_last_update = parts, parts["computed"]
 
     def update(self, n=1, reused=None):
         if reused is None:
-            reused = self.parts["computed"] == self.computed
-        self.computed = self.parts["computed"]
+            reused = self.parts["computed"] == self.computed_at_last_update
+        self.computed_at_last_update = self.parts["computed"]
         return super().update(n, reused=reused)
 
 
@@ -75,7 +79,7 @@ class FigureRun:
         raise AttributeError(key)
 
     def progress(self, total, description=None, of_parts=False):
-        """A Progress over `total` items; `of_parts`: each item is one part (`cached`, `train`)."""
+        """A Progress over `total` items; `of_parts`: a PartsProgress, items made of parts."""
         if of_parts:
             return PartsProgress(total, description or self.name, self.parts)
         return Progress(total, description or self.name)

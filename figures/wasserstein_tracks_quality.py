@@ -132,6 +132,7 @@ def gans(run):
 
 
 def compute(run):
+    run.classifier(run.dataset)  # trained first if missing: not a part of the first run's time
     progress = run.progress(1 + len(gans(run)), "training WGAN and GAN", of_parts=True)
     runs = [("wgan", "wasserstein", run.train(
         "wgan", "wgan", preset="wgan", authors_schedule=run.authors_schedule,

@@ -155,23 +155,30 @@ class ProgressTest(tf.test.TestCase):
         self.assertIn("4/4 [120s elapsed, ~0s left]", progress.update(2))
         self.assertIn("4/4", progress.update())  # past the end stays at the end
 
-    def test_reused_items_take_no_part_in_the_eta(self):
-        # Two finished parts from an earlier sitting, then one run of 100 s: one
-        # more like it is left (counting the reused ones in would say ~33 s).
-        progress = Progress(4, "runs", clock=self.clock([0.0, 0.0, 100.0]))
-        self.assertIn("2/4 [0s elapsed, time left unknown]", progress.update(2, reused=True))
-        self.assertIn("3/4 [100s elapsed, ~100s left]", progress.update())
+    def test_reused_items_and_their_time_take_no_part_in_the_eta(self):
+        # Two finished parts from an earlier sitting, read in 50 s, then one run of
+        # 100 s: one more like it is left. Counting the reused parts in would say
+        # ~50 s; counting their 50 s in, ~150 s.
+        progress = Progress(4, "runs", clock=self.clock([0.0, 50.0, 150.0]))
+        self.assertIn("2/4 [50s elapsed, time left unknown]", progress.update(2, reused=True))
+        self.assertIn("3/4 [150s elapsed, ~100s left]", progress.update())
 
-    def test_a_figures_parts_progress_tells_reused_parts_from_computed_ones(self):
+    def test_a_figures_parts_progress_tells_reused_items_from_computed_ones(self):
         run = common.FigureRun("made_up", {}, 0, False, self.get_temp_dir())
-        progress = run.progress(3, of_parts=True)
-        run.parts["reused"] += 1  # what `cached` and `train` count
-        progress.update()
-        run.parts["computed"] += 1
-        progress.update()
-        self.assertEqual((progress.done, progress.reused), (2, 1))
-        self.assertIsInstance(run.progress(3), Progress)
-        self.assertNotIsInstance(run.progress(3), common.PartsProgress)
+        progress = common.PartsProgress(
+            5, "runs", run.parts, clock=self.clock([0.0, 10.0, 11.0, 12.0, 42.0, 43.0]))
+        self.assertIsInstance(run.progress(5, of_parts=True), common.PartsProgress)
+        self.assertNotIsInstance(run.progress(5), common.PartsProgress)
+        run.parts["computed"] += 1  # `cached` or `train` computed a part: 10 s
+        self.assertIn("1/5 [10s elapsed, ~40s left]", progress.update())
+        run.parts["reused"] += 1  # found finished: 1 s each, left out
+        self.assertIn("2/5 [11s elapsed, ~30s left]", progress.update())
+        run.parts["reused"] += 1
+        self.assertIn("3/5 [12s elapsed, ~20s left]", progress.update())
+        run.parts["computed"] += 2  # an item of two parts: 30 s
+        self.assertIn("4/5 [42s elapsed, ~20s left]", progress.update())
+        self.assertIn("5/5", progress.update())  # nothing computed: reused
+        self.assertEqual((progress.done, progress.reused), (5, 3))
 
 
 class FiguresCommandTest(tf.test.TestCase):

@@ -418,12 +418,17 @@ class UnusablePathTest(tf.test.TestCase):
         self.assertFalse(os.path.exists("/proc/nope"))
 
 
-class ConcurrentPathCheckTest(tf.test.TestCase):
-    """Two workers of one multi-worker run check the same --output_dir at the same moment.
-
-    In process: the other process is simulated at the exact moment that once failed
-    a CI run, and then raced for real with threads.
+class PathCheckTest(tf.test.TestCase):
+    """The output-folder check in process: a path it cannot even look at, and two workers
+    of one multi-worker run checking the same --output_dir at the same moment (the other
+    process simulated at the exact moment that once failed a CI run, then raced for real
+    with threads).
     """
+
+    def test_a_path_that_cannot_be_looked_at_is_a_usage_error(self):
+        path = os.path.join(self.get_temp_dir(), "x" * 300, "run")  # a name past 255 bytes
+        with self.assertRaisesRegex(cli.UsageError, "cannot be written .*too long"):
+            cli.writable_folder(path, "output_dir")
 
     def test_a_folder_made_by_another_process_first_is_used(self):
         path = os.path.join(self.get_temp_dir(), "peer_made", "run")
@@ -461,8 +466,8 @@ class ConcurrentPathCheckTest(tf.test.TestCase):
         def check(path):
             try:
                 cli.writable_folder(path, "output_dir")
-            except cli.UsageError as error:
-                errors.append(str(error))
+            except Exception as error:  # pylint: disable=broad-except
+                errors.append(repr(error))
 
         for attempt in range(100):
             path = os.path.join(root, f"race{attempt}", "multi_worker")

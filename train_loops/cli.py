@@ -41,6 +41,10 @@ def expand_user(*names):
             flags.FLAGS[name].value = os.path.expanduser(value)
 
 
+# How often a folder check starts again after another process removed its folder.
+CONCURRENT_ATTEMPTS = 20
+
+
 def writable_folder(path, flag, label=None):
     """UsageError unless the folder `path` exists or can be made, and takes new files.
 
@@ -48,7 +52,7 @@ def writable_folder(path, flag, label=None):
 
     Checked by doing it: the missing folders are made and a file is created
     in the deepest, then all of it is removed again, so the check leaves
-    nothing behind (whether or not it passes).
+    nothing behind, whether or not it passes (but see below).
 
     Several processes may check one folder at once (the workers of a
     multi-worker run are given the same --output_dir): a folder another
@@ -58,26 +62,22 @@ def writable_folder(path, flag, label=None):
     """
     path = os.path.abspath(path)
     label = label or f"--{flag}={path}"
-    for attempt in range(_CONCURRENT_ATTEMPTS):
+    for attempt in range(CONCURRENT_ATTEMPTS):
         try:
             _probe_folder(path, label)
             return
         except FileNotFoundError as error:
-            if attempt == _CONCURRENT_ATTEMPTS - 1:
+            if attempt == CONCURRENT_ATTEMPTS - 1:
                 raise UsageError(f"{label} cannot be written ({error.strerror or error})") \
                     from None
-
-
-# How often a check starts again after another process removed its folder.
-_CONCURRENT_ATTEMPTS = 20
 
 
 def _probe_folder(path, label):
     """One attempt of `writable_folder`; FileNotFoundError when the folder vanished meanwhile."""
     try:
         mode = os.stat(path).st_mode  # one look, so a folder vanishing meanwhile is not a file
-    except (FileNotFoundError, NotADirectoryError):
-        mode = None  # missing (or under a file: refused below, when it is made)
+    except OSError:
+        mode = None  # missing, or not reachable: making it below says why
     if mode is not None and not stat.S_ISDIR(mode):
         raise UsageError(f"{label} is a file, not a folder")
     missing = []
