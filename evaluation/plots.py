@@ -47,12 +47,22 @@ def extent_for(points):
     return max(GRID_EXTENT, 1.1 * float(finite.max())) if finite.size else GRID_EXTENT
 
 
-def save_toy_figure(path, critic, real, fake, title=None):
-    """Write a PNG of `plot_toy_samples` with a colour bar for the critic's value."""
-    fig, ax = plt.subplots(figsize=(6, 5.4))
-    contours = plot_toy_samples(ax, critic, real, fake, title, extent=extent_for(real))
-    fig.colorbar(contours, ax=ax, label="critic value")
-    fig.tight_layout()
+def save_toy_figure(path, critic, real, fake, title=None, averaged=None):
+    """Write a PNG of `plot_toy_samples` with a colour bar for the critic's value.
+
+    `averaged`: samples of the moving average of the generator's weights, drawn
+    in a second panel beside the generator's own (`fake`), over the same critic.
+    """
+    panels = [(fake, title)]
+    if averaged is not None:
+        panels = [(fake, f"{title}\ngenerator" if title else "generator"),
+                  (averaged, "moving average of its weights")]
+    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 5.4), squeeze=False,
+                             layout="constrained")
+    for ax, (samples, panel_title) in zip(axes[0], panels):
+        contours = plot_toy_samples(ax, critic, real, samples, panel_title,
+                                    extent=extent_for(real))
+    fig.colorbar(contours, ax=list(axes[0]), label="critic value")
     fig.savefig(path, dpi=110)
     plt.close(fig)
 

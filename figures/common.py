@@ -122,8 +122,13 @@ class FigureRun:
         dataset = flag_values.get("dataset", runner.FLAGS["dataset"].default)
         preset = flag_values.get("preset") or (
             "toy" if runner.is_toy(dataset) else command.image_preset)
+        # A preset's None is a flag left at none: it changes no run, and adding
+        # one (to keep a default of the toy preset out) keeps the runs' names.
+        values = command.presets.get(preset)
+        if values is not None:
+            values = {k: v for k, v in values.items() if v is not None}
         return os.path.join(self.parts_dir, f"{key}-" + fingerprint(
-            [algorithm, flag_values, command.presets.get(preset)]))
+            [algorithm, flag_values, values]))
 
     def train(self, algorithm, key, **flag_values):
         """Train with `python -m train_loops.<algorithm>` (in this process) into the parts folder.

@@ -119,6 +119,13 @@ class RunFigureTest(tf.test.TestCase):
         finally:
             gan.COMMAND.presets["toy"] = toy
         self.assertEqual(run.parts, {"computed": 2, "reused": 1})
+        # A None added to the preset leaves a flag at none: the same run.
+        gan.COMMAND.presets["toy"] = dict(toy, ema_decay=None)
+        try:
+            self.assertEqual(run.train("gan", "tiny", **flags), first)
+        finally:
+            gan.COMMAND.presets["toy"] = toy
+        self.assertEqual(run.parts, {"computed": 2, "reused": 2})
 
     def test_bad_overrides_are_refused(self):
         module = toy_figure([])

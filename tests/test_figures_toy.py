@@ -96,7 +96,7 @@ class ModeCollapseTest(tf.test.TestCase):
             preset = command.PRESETS["metz"]
             for flag in ("dataset", "toy_networks", "latent_dim", "batch_size", "iterations"):
                 self.assertEqual(preset[flag], metz[flag], flag)
-            for flag, value in command.PRESETS["toy"].items():
+            for flag, value in command.TOY.items():  # the toy optimizer and n_critic
                 self.assertEqual(preset[flag], value, flag)
 
     def test_hopping_counts_collapsed_snapshots_and_changes_of_dominant_mode(self):

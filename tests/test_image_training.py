@@ -116,6 +116,23 @@ class PresetTest(tf.test.TestCase):
         parse(wgan_gp.COMMAND)
         self.assertEqual((FLAGS.preset, FLAGS.penalty_weight), ("toy", 0.1))
 
+    def test_the_toy_defaults_and_the_weight_average_of_each_preset(self):
+        parse(wgan_gp.COMMAND)  # the main command: 10,000 iterations, a weight average
+        self.assertEqual((FLAGS.preset, FLAGS.iterations, FLAGS.ema_decay), ("toy", 10000, 0.999))
+        for preset in ("metz", "wgan_gp", "wgan_gp_mnist", "wgan_gp_resnet"):
+            parse(wgan_gp.COMMAND, f"--preset={preset}")  # the papers' settings: none
+            self.assertIsNone(FLAGS.ema_decay, preset)
+        # Parsed after WGAN-GP in one process (as a figure does), the other
+        # commands keep their own defaults, not the WGAN-GP toy preset's.
+        for command in (gan.COMMAND, wgan.COMMAND):
+            parse(command)
+            self.assertEqual((FLAGS.preset, FLAGS.iterations, FLAGS.ema_decay),
+                             ("toy", 10000, None))
+        self.assertEqual(FLAGS.optimizer, "rmsprop")  # WGAN's own
+        self.assertIsNone(build(wgan_gp.COMMAND, "--ema_decay=0").averaged_generator)
+        with self.assertRaisesRegex(runner.UsageError, "--ema_decay must be in \\[0, 1\\)"):
+            build(wgan_gp.COMMAND, "--ema_decay=1")
+
     def test_presets_and_architectures_must_fit_the_data(self):
         for args, message in (
                 (["--preset=wgan_gp", "--dataset=8gaussians"], "is for image data"),

@@ -209,6 +209,7 @@ class _ShortRun:
 
     ALGORITHM = None
     METRICS = None
+    AVERAGE = False  # whether the toy preset keeps a moving average of G's weights
 
     @classmethod
     def work(cls, directory):
@@ -254,7 +255,11 @@ class _ShortRun:
                                   "high_quality_percent", "reverse_kl",
                                   "high_quality_reverse_kl"]
                          + [f"share_{k}" for k in range(8)]
-                         + [f"high_quality_share_{k}" for k in range(8)])
+                         + [f"high_quality_share_{k}" for k in range(8)]
+                         + [f"ema_{name}" for name in ("modes_captured", "high_quality_percent",
+                                                       "reverse_kl", "high_quality_reverse_kl")
+                            if self.AVERAGE])
+        self.assertEqual(os.path.exists(self.path("generator_ema.keras")), self.AVERAGE)
         self.assertEqual([int(row[0]) for row in rows], [10, 20])
         for row in rows:
             self.assertBetween(int(row[2]), 0, 8)
@@ -341,6 +346,7 @@ class WganRunTest(_ShortRun, tf.test.TestCase):
 class WganGpRunTest(_ShortRun, tf.test.TestCase):
     ALGORITHM = "wgan_gp"
     METRICS = ("d_loss", "g_loss", "wasserstein", "gradient_penalty", "grad_norm")
+    AVERAGE = True
 
     def test_sample_refines_with_the_saved_critic(self):
         generator, critic = self.path("generator.keras"), self.path("critic.keras")

@@ -48,7 +48,7 @@ def build(generator, discriminator):
     f = flags.FLAGS
     return GAN(generator, discriminator, generator_loss=f.generator_loss,
                discriminator_steps=f.n_critic, latent_distribution=f.latent_distribution,
-               seed=f.seed, ema_decay=f.ema_decay)
+               seed=f.seed, ema_decay=f.ema_decay or None)
 
 
 COMMAND = Command("gan", build, PRESETS, image_preset="dcgan")

@@ -150,7 +150,9 @@ class ToyTask:
             final.update(self.refined_coverage(model, fake))
         title = f"{self.algorithm}, {self.flags.dataset}, {iterations} generator iterations"
         with files.replacing(os.path.join(output_dir, "samples.png")) as temporary:
-            save_toy_figure(temporary, model.critic, real, fake, title=title)
+            averaged = (model.generate(len(real), averaged=True).numpy()
+                        if model.averaged_generator is not None else None)
+            save_toy_figure(temporary, model.critic, real, fake, title=title, averaged=averaged)
         self.save_history(output_dir, real[:self.SNAPSHOT_SAMPLES], title)
         # The true distance between the samples, to set beside the critic's
         # estimate (exact optimal transport; 1000 points keep it under a second).

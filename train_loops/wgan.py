@@ -35,7 +35,8 @@ def build(generator, critic):
     f = flags.FLAGS
     return WGAN(generator, critic, clip_value=f.clip_value, n_critic=f.n_critic,
                 authors_schedule=f.authors_schedule,
-                latent_distribution=f.latent_distribution, seed=f.seed, ema_decay=f.ema_decay)
+                latent_distribution=f.latent_distribution, seed=f.seed,
+                ema_decay=f.ema_decay or None)
 
 
 COMMAND = Command("wgan", build, PRESETS, image_preset="wgan")
