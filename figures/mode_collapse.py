@@ -42,8 +42,8 @@ nearest mode, and the share of samples nearest to each mode over training.
 
 Setting, grid: the three toy presets (`python -m train_loops.<algorithm>
 --dataset=25gaussians`, 3 x 128 MLPs, z 2-d, batch 256) for 20,000
-generator iterations, where the curves of all three have flattened
-(the runner's default of 3,000 is too short for that), 3 seeds.
+generator iterations (twice the runner's default), where the curves of all
+three have flattened, 3 seeds.
 
 The papers' scale: Metz et al. train 25k steps (their Figure 1), as here;
 the WGAN-GP authors' toy code runs 100k iterations (`--set
