@@ -54,7 +54,7 @@ def command(case, precision, seed, output_dir, args):
         algorithm = case[len("toy_"):]
         flags = ["--dataset=8gaussians", f"--eval_every={args.toy_eval_every}",
                  f"--iterations={args.toy_max_iterations}", "--mixed_precision=none",
-                 "--sample_every=1000000"]
+                 "--sample_every=1000000", "--ema_decay=0"]  # the target is the generator's
     else:
         algorithm = "wgan_gp" if case == "images_wgan_gp" else "gan"
         preset = "--preset=wgan_gp_mnist" if case == "images_wgan_gp" else "--preset=sngan"

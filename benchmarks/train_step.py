@@ -111,7 +111,10 @@ def command_argv(network, model_name, path_flags=()):
     """The command line that makes `train_loops.<model_name>` build this network."""
     argv = [f"train_loops.{model_name}"]
     if network in TOY_NETWORKS:
-        argv += ["--dataset=8gaussians", f"--hidden_units={network[3:]}", "--batch_size=256"]
+        # The training step alone, as every peer runs it: without the weight
+        # average the WGAN-GP toy preset keeps.
+        argv += ["--dataset=8gaussians", f"--hidden_units={network[3:]}", "--batch_size=256",
+                 "--ema_decay=0"]
     elif network in ("dcgan28", "dcgan64"):
         preset = {"gan": "dcgan", "wgan": "wgan", "wgan_gp": "wgan_gp"}[model_name]
         dataset = "mnist" if network == "dcgan28" else "celeb_a"
