@@ -23,7 +23,7 @@ Presets (../shared/reference/papers.md):
 
 from absl import flags
 
-from train_loops.runner import METZ, Command
+from train_loops.runner import METZ, Command, ema_decay
 
 flags.DEFINE_enum("generator_loss", "non_saturating", ["minimax", "non_saturating"],
                   "non_saturating: maximise log D(G(z)); minimax: minimise "
@@ -48,7 +48,7 @@ def build(generator, discriminator):
     f = flags.FLAGS
     return GAN(generator, discriminator, generator_loss=f.generator_loss,
                discriminator_steps=f.n_critic, latent_distribution=f.latent_distribution,
-               seed=f.seed, ema_decay=f.ema_decay or None)
+               seed=f.seed, ema_decay=ema_decay())
 
 
 COMMAND = Command("gan", build, PRESETS, image_preset="dcgan")

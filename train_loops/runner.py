@@ -284,6 +284,11 @@ class Command:
         FLAGS.preset = name
 
 
+def ema_decay():
+    """--ema_decay as the models take it: None for no average (the flag's 0, or unset)."""
+    return FLAGS.ema_decay or None
+
+
 def check_flags():
     for name in POSITIVE_FLAGS:
         if not FLAGS[name].value > 0:

@@ -12,7 +12,7 @@ Presets (../shared/reference/papers.md):
 
 from absl import flags
 
-from train_loops.runner import METZ, Command
+from train_loops.runner import METZ, Command, ema_decay
 
 flags.DEFINE_float("clip_value", 0.01, "c: critic weights are clipped to [-c, c].")
 flags.DEFINE_bool("authors_schedule", False,
@@ -36,7 +36,7 @@ def build(generator, critic):
     return WGAN(generator, critic, clip_value=f.clip_value, n_critic=f.n_critic,
                 authors_schedule=f.authors_schedule,
                 latent_distribution=f.latent_distribution, seed=f.seed,
-                ema_decay=f.ema_decay or None)
+                ema_decay=ema_decay())
 
 
 COMMAND = Command("wgan", build, PRESETS, image_preset="wgan")

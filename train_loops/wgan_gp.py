@@ -20,7 +20,7 @@ Presets (../shared/reference/papers.md):
 
 from absl import flags
 
-from train_loops.runner import METZ, Command
+from train_loops.runner import METZ, Command, ema_decay
 
 flags.DEFINE_float("penalty_weight", 0.1,
                    "lambda, the gradient penalty's weight (0.1 in the authors' toy "
@@ -53,7 +53,7 @@ def build(generator, critic):
     f = flags.FLAGS
     return WGANGP(generator, critic, penalty_weight=f.penalty_weight, n_critic=f.n_critic,
                   one_sided=f.one_sided, latent_distribution=f.latent_distribution,
-                  seed=f.seed, ema_decay=f.ema_decay or None)
+                  seed=f.seed, ema_decay=ema_decay())
 
 
 COMMAND = Command("wgan_gp", build, PRESETS, image_preset="wgan_gp", bn_free_critic=True)
