@@ -42,7 +42,12 @@ machine), and dim 64 costs about 3x dim 32. `--set dim=64 --set
 iterations=100000` restores the papers' width and (roughly) their length.
 An earlier version ran 1000 iterations at dim 16: there WGAN had barely
 started (uniform grey without BatchNorm) and WGAN-GP with the MLP generator
-was one noisy blob (`--set iterations=1000 --set dim=16`).
+was one noisy blob (`--set iterations=1000 --set dim=16`). The grey was not
+only length: with DCGAN's N(0, 0.02) weights the no-BatchNorm generator
+started as one grey image for every z, which a BatchNorm critic fed batches
+of fakes alone cannot move, and WGAN stayed there for all 10,000 iterations
+(FID 107, score 1.00). That generator now has the WGAN-GP authors'
+initialisation (`models.image_networks.wgan_no_bn_generator`).
 """
 
 import json
