@@ -120,3 +120,27 @@ def mode_coverage(samples, centers, std, threshold=3.0) -> ModeCoverage:
         counts=counts,
         shares=shares,
     )
+
+
+def coverage_numbers(samples, centers, std, prefix=""):
+    """`mode_coverage` of `samples` as rounded numbers for a CSV row or JSON, names prefixed.
+
+    modes_captured, high_quality_percent, reverse_kl and high_quality_reverse_kl
+    (None when no sample is high quality); without a prefix also num_modes
+    and the per-mode shares (all samples, and the high-quality ones).
+    """
+    coverage = mode_coverage(samples, centers, std)
+    numbers = dict(modes_captured=coverage.modes_captured,
+                   high_quality_percent=round(100 * coverage.high_quality_fraction, 1),
+                   reverse_kl=round(coverage.reverse_kl, 4),
+                   high_quality_reverse_kl=_rounded(coverage.high_quality_reverse_kl))
+    if not prefix:
+        numbers.update(num_modes=coverage.num_modes,
+                       shares=[round(float(p), 4) for p in coverage.shares],
+                       high_quality_shares=[_rounded(p) for p in coverage.high_quality_shares])
+    return {prefix + name: value for name, value in numbers.items()}
+
+
+def _rounded(value):
+    """`value` to 4 places, or None (null in JSON, empty in CSV) when it is NaN."""
+    return None if np.isnan(value) else round(float(value), 4)

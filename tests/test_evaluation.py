@@ -404,6 +404,54 @@ class EvaluateInProcessTest(tf.test.TestCase):
         self.assertEqual(again["num_fake"], 30)
         self.assertEqual(again["classifier"], results["classifier"])
 
+    def test_toy_mixture_coverage_and_w1_of_stored_points(self):
+        # Known answers: 800 points exactly on the 8 ring centres, 100 each,
+        # are all high quality with uniform shares (reverse KL 0); the same
+        # number on one centre keep one mode with reverse KL log 8. A
+        # generator-free .npz, as `train_loops.sample --dot_steps` writes.
+        from data import toy  # pylint: disable=import-outside-toplevel
+        from train_loops import evaluate as evaluate_command  # pylint: disable=import-outside-toplevel
+
+        centers = toy.mode_centers("8gaussians").astype(np.float32)
+        tmp = self.get_temp_dir()
+        cases = {"spread": np.repeat(centers, 100, axis=0),
+                 "collapsed": np.repeat(centers[:1], 800, axis=0)}
+        results = {}
+        for name, points in cases.items():
+            path = os.path.join(tmp, f"{name}.npz")
+            np.savez(path, samples=points, latent=np.zeros((800, 2)))
+            results[name] = evaluate_command.evaluate(path, "8gaussians", num_samples=800,
+                                                      output=os.path.join(tmp, f"{name}.json"))
+        spread, collapsed = results["spread"], results["collapsed"]
+        self.assertEqual((spread["modes_captured"], spread["high_quality_percent"]), (8, 100.0))
+        self.assertAllClose(spread["shares"], [0.125] * 8)
+        self.assertAllClose(spread["reverse_kl"], 0.0, atol=1e-4)
+        self.assertEqual((collapsed["modes_captured"], collapsed["high_quality_percent"]),
+                         (1, 100.0))
+        self.assertAllClose(collapsed["reverse_kl"], np.log(8), atol=1e-4)
+        # W1 from one centre to the ring (radius 2 / 1.414): the mean distance
+        # from one vertex of a regular octagon to all eight, up to the data's
+        # small spread and the 800-point draw.
+        radius = np.linalg.norm(centers[0])
+        chords = 2 * radius * np.sin(np.pi * np.arange(8) / 8)
+        self.assertAllClose(collapsed["wasserstein1_estimate"], chords.mean(), rtol=0.05)
+        self.assertLess(spread["wasserstein1_estimate"], 0.1)
+        with self.assertRaisesRegex(evaluate_command.UsageError, "not a 2-D point"):
+            image_like = os.path.join(tmp, "images.npz")
+            np.savez(image_like, samples=np.zeros((4, 2, 2, 1), np.float32))
+            evaluate_command.evaluate(image_like, "8gaussians", num_samples=4,
+                                      output=os.path.join(tmp, "x.json"))
+
+    def test_dataset_lists_follow_the_data_modules(self):
+        from data import images, toy  # pylint: disable=import-outside-toplevel
+        from train_loops import evaluate as evaluate_command  # pylint: disable=import-outside-toplevel
+
+        self.assertEqual(set(evaluate_command.IMAGE_DATASETS), set(images.IMAGE_DATASETS))
+        mixtures = [name for name in toy.TOY_DATASETS if name != "swissroll"]
+        self.assertEqual(set(evaluate_command.TOY_MIXTURES), set(mixtures))
+        for name in mixtures:
+            self.assertLen(toy.mode_centers(name), 25 if name == "25gaussians" else 8)
+
     def test_sample_generator_latents(self):
         from train_loops.evaluate import sample_generator  # pylint: disable=import-outside-toplevel
 

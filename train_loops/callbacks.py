@@ -133,19 +133,9 @@ class ToyEvaluation(IterationCallback):
 
     def coverage(self, samples, prefix=""):
         """The mode-coverage numbers of `samples` [N, 2], their names prefixed by `prefix`."""
-        from evaluation.toy import mode_coverage
+        from evaluation.toy import coverage_numbers
 
-        coverage = mode_coverage(samples, self.centers, self.std)
-        numbers = dict(modes_captured=coverage.modes_captured,
-                       high_quality_percent=round(100 * coverage.high_quality_fraction, 1),
-                       reverse_kl=round(coverage.reverse_kl, 4),
-                       high_quality_reverse_kl=_rounded(coverage.high_quality_reverse_kl))
-        if not prefix:
-            numbers.update(num_modes=coverage.num_modes,
-                           shares=[round(float(p), 4) for p in coverage.shares],
-                           high_quality_shares=[_rounded(p)
-                                                for p in coverage.high_quality_shares])
-        return {prefix + name: value for name, value in numbers.items()}
+        return coverage_numbers(samples, self.centers, self.std, prefix)
 
     def evaluate(self, iteration):
         """Evaluate now (once per iteration); return the numbers for the summary."""
@@ -174,9 +164,6 @@ class ToyEvaluation(IterationCallback):
         return result
 
 
-def _rounded(value):
-    """`value` to 4 places, or None (null in JSON, empty in CSV) when it is NaN."""
-    return None if np.isnan(value) else round(float(value), 4)
 
 
 class SampleGrids(IterationCallback):

@@ -3,6 +3,17 @@
   python -m train_loops.evaluate --generator=runs/x/generator.keras --dataset=fashion_mnist \
       --classifier=classifiers/fashion_mnist.keras [--inception_weights=PATH] [--num_samples=10000]
 
+For a toy mixture (--dataset=8gaussians, 8gaussians_metz or 25gaussians) it
+gives the training's toy numbers instead: modes captured, the high-quality
+percentage, the per-mode shares and their reverse KL to uniform
+(`evaluation.toy.coverage_numbers`), and the exact W1 between at most 1000
+samples and as many points of the data. Refined samples are evaluated from
+their .npz:
+
+  python -m train_loops.sample --generator=runs/x/generator_ema.keras \
+      --critic=runs/x/critic.keras --dot_steps=100 --num_samples=2500 --output=refined.npz
+  python -m train_loops.evaluate --generator=refined.npz --dataset=8gaussians --num_samples=2500
+
 --generator may also be a .npz of samples written by
 `python -m train_loops.sample --output=FILE.npz`.
 
@@ -31,7 +42,11 @@ FLAGS = flags.FLAGS
 
 PROGRAM = "python -m train_loops.evaluate"
 # data.images.IMAGE_DATASETS, spelled out so that flags parse without TensorFlow.
-DATASETS = ("mnist", "fashion_mnist", "cifar10", "celeb_a", "lsun/bedroom")
+IMAGE_DATASETS = ("mnist", "fashion_mnist", "cifar10", "celeb_a", "lsun/bedroom")
+# The mixtures of data.toy (TOY_DATASETS less swissroll, which has no modes).
+TOY_MIXTURES = ("8gaussians", "8gaussians_metz", "25gaussians")
+DATASETS = IMAGE_DATASETS + TOY_MIXTURES
+W1_SAMPLES = 1000  # exact optimal transport on 1000 points takes under a second
 
 
 def define_flags():
@@ -44,7 +59,8 @@ def define_flags():
     flags.DEFINE_string("generator", None, "The generator's .keras file, or a .npz of its "
                         "samples in [-1, 1] (`python -m train_loops.sample --output=FILE.npz`; "
                         "its first --num_samples are used).")
-    flags.DEFINE_enum("dataset", None, list(DATASETS), "The real data set (its test split).")
+    flags.DEFINE_enum("dataset", None, list(DATASETS), "The real data set (its test split), "
+                      "or a toy mixture (mode coverage and W1; no classifier needed).")
     flags.DEFINE_string("split", "test", "tfds split of the real images.")
     flags.DEFINE_string("classifier", None, "A classifier saved by train_loops.classifier "
                         "(classifier-FID / -KID / classifier score).")
@@ -71,7 +87,7 @@ def check_arguments(generator, dataset, classifier, inception_weights, metrics, 
             raise UsageError(f"--{name} is required")
     if dataset not in DATASETS:
         raise UsageError(f"--dataset must be one of {', '.join(DATASETS)}, got {dataset!r}")
-    if classifier is None and inception_weights is None:
+    if dataset in IMAGE_DATASETS and classifier is None and inception_weights is None:
         raise UsageError("give --classifier=PATH.keras and / or --inception_weights=PATH")
     for name, value in (("num_samples", num_samples), ("batch_size", batch_size)):
         if not value > 0:
@@ -155,9 +171,8 @@ def evaluate(generator, dataset, classifier=None, inception_weights=None,
     # TensorFlow loads only once the flags are good.
     import keras  # pylint: disable=import-outside-toplevel
 
-    from data.images import DatasetUnavailableError, image_shape  # pylint: disable=import-outside-toplevel
     from evaluation.features import (ClassifierFeatures, InceptionFeatures,  # pylint: disable=import-outside-toplevel
-                                     WeightsUnavailableError, compute_image_metrics)
+                                     WeightsUnavailableError)
 
     start = time.time()
     extractors = []
@@ -185,6 +200,46 @@ def evaluate(generator, dataset, classifier=None, inception_weights=None,
         raise UsageError(f"cannot load --generator={generator}: "
                          f"{str(error).splitlines()[0] if str(error) else type(error).__name__}"
                          ) from None
+    results = dict(generator=generator, dataset=dataset, num_fake=len(fake),
+                   latent_distribution=latent_distribution, seed=seed)
+    if dataset in TOY_MIXTURES:
+        results.update(toy_numbers(fake, dataset, seed))
+    else:
+        results.update(image_numbers(fake, dataset, extractors, metrics, num_samples, seed,
+                                     data_dir, manual_dir, split))
+    results["seconds"] = round(time.time() - start, 1)
+
+    output = output_path(generator, output)
+    directory = os.path.dirname(output)
+    if directory:
+        os.makedirs(directory, exist_ok=True)
+    files.write_json(output, results)
+    print(json.dumps(results, indent=2))
+    return results
+
+
+def toy_numbers(fake, dataset, seed):
+    """Mode coverage of the points `fake` [N, 2] and their exact W1 to the data (seeded draw)."""
+    from data import toy  # pylint: disable=import-outside-toplevel
+    from evaluation.toy import coverage_numbers  # pylint: disable=import-outside-toplevel
+    from evaluation.wasserstein import wasserstein1_estimate  # pylint: disable=import-outside-toplevel
+
+    if fake.ndim != 2 or fake.shape[1] != 2:
+        raise UsageError(f"the generator's output {fake.shape[1:]} is not a 2-D point; "
+                         f"{dataset} is a toy data set")
+    numbers = coverage_numbers(fake, toy.mode_centers(dataset), toy.mode_std(dataset))
+    n = min(len(fake), W1_SAMPLES)
+    real = next(iter(toy.toy_batches(dataset, n, seed))).numpy()
+    numbers["wasserstein1_estimate"] = round(wasserstein1_estimate(real, fake[:n]), 4)
+    return numbers
+
+
+def image_numbers(fake, dataset, extractors, metrics, num_samples, seed, data_dir, manual_dir,
+                  split):
+    """FID / KID / IS of the images `fake` against `split` of `dataset`, per extractor."""
+    from data.images import DatasetUnavailableError, image_shape  # pylint: disable=import-outside-toplevel
+    from evaluation.features import compute_image_metrics  # pylint: disable=import-outside-toplevel
+
     if fake.ndim != 4:
         raise UsageError(f"the generator's output {fake.shape[1:]} is not an image [H, W, C]")
     height, width, channels = fake.shape[1:]
@@ -200,24 +255,14 @@ def evaluate(generator, dataset, classifier=None, inception_weights=None,
     except DatasetUnavailableError as error:
         raise UsageError(error) from None
 
-    results = dict(generator=generator, dataset=dataset, split=split,
-                   num_fake=len(fake), num_real=len(real),
-                   latent_distribution=latent_distribution, seed=seed)
+    numbers = dict(split=split, num_real=len(real))
     for extractor in extractors:
         try:
             values = compute_image_metrics(extractor, real, fake, metrics=metrics, seed=seed)
         except ValueError as error:
             raise UsageError(f"{extractor.name}: {error}") from None
-        results[extractor.name] = {k: round(v, 6) for k, v in values.items()}
-    results["seconds"] = round(time.time() - start, 1)
-
-    output = output_path(generator, output)
-    directory = os.path.dirname(output)
-    if directory:
-        os.makedirs(directory, exist_ok=True)
-    files.write_json(output, results)
-    print(json.dumps(results, indent=2))
-    return results
+        numbers[extractor.name] = {k: round(v, 6) for k, v in values.items()}
+    return numbers
 
 
 def main(argv):
@@ -233,7 +278,7 @@ def main(argv):
     if FLAGS.data_dir:
         cli.readable_folder(FLAGS.data_dir, "data_dir")
     manual_dir = FLAGS.manual_dir
-    if manual_dir is None:
+    if manual_dir is None and FLAGS.dataset in IMAGE_DATASETS:
         from data.images import default_manual_dir  # pylint: disable=import-outside-toplevel
 
         manual_dir = default_manual_dir(FLAGS.dataset)
