@@ -243,7 +243,9 @@ def wgan_no_bn_generator(image_shape=(64, 64, 3), latent_dim=100, dim=64):
     This is the WGAN-GP authors' rewrite of it for their Fig. 2
     (WGANPaper_CrippledDCGANGenerator in gan_64x64.py: dim filters throughout,
     5x5 kernels, biases), with its tflib initialisation (Glorot-uniform
-    projection, He-style uniform transposed convolutions).
+    projection, He-style uniform transposed convolutions). The noise is
+    the caller's (`latent_dim`; the WGAN preset's is the WGAN paper's 100-d,
+    where the rewrite draws 128-d).
 
     Deviations from the WGAN authors' DCGAN_G_nobn: it still halves the
     filters per layer (we follow the paper's text), uses 4x4 kernels and no

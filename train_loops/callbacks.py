@@ -164,8 +164,6 @@ class ToyEvaluation(IterationCallback):
         return result
 
 
-
-
 class SampleGrids(IterationCallback):
     """Every `every` generator iterations: an 8 x 8 grid of samples from fixed noise.
 

@@ -4,10 +4,12 @@
       --classifier=classifiers/fashion_mnist.keras [--inception_weights=PATH] [--num_samples=10000]
 
 For a toy mixture (--dataset=8gaussians, 8gaussians_metz or 25gaussians) it
-gives the training's toy numbers instead: modes captured, the high-quality
-percentage, the per-mode shares and their reverse KL to uniform
-(`evaluation.toy.coverage_numbers`), and the exact W1 between at most 1000
-samples and as many points of the data. Refined samples are evaluated from
+gives the training's toy numbers instead, on 2500 samples unless
+--num_samples says otherwise (the training's --eval_samples): modes
+captured, the high-quality percentage, the per-mode shares and their reverse
+KL to uniform (`evaluation.toy.coverage_numbers`), and the exact W1 between
+at most 1000 samples and as many points of the data, drawn with seed
+--seed + 1 as the training draws them. Refined samples are evaluated from
 their .npz:
 
   python -m train_loops.sample --generator=runs/x/generator_ema.keras \
@@ -47,6 +49,7 @@ IMAGE_DATASETS = ("mnist", "fashion_mnist", "cifar10", "celeb_a", "lsun/bedroom"
 TOY_MIXTURES = ("8gaussians", "8gaussians_metz", "25gaussians")
 DATASETS = IMAGE_DATASETS + TOY_MIXTURES
 W1_SAMPLES = 1000  # exact optimal transport on 1000 points takes under a second
+TOY_NUM_SAMPLES = 2500  # --num_samples for a toy mixture: the training's --eval_samples
 
 
 def define_flags():
@@ -57,7 +60,7 @@ def define_flags():
     points' flags of the same name.)
     """
     flags.DEFINE_string("generator", None, "The generator's .keras file, or a .npz of its "
-                        "samples in [-1, 1] (`python -m train_loops.sample --output=FILE.npz`; "
+                        "samples (`python -m train_loops.sample --output=FILE.npz`; "
                         "its first --num_samples are used).")
     flags.DEFINE_enum("dataset", None, list(DATASETS), "The real data set (its test split), "
                       "or a toy mixture (mode coverage and W1; no classifier needed).")
@@ -68,7 +71,8 @@ def define_flags():
                         "Local inception_v3_weights_tf_dim_ordering_tf_kernels.h5 (FID / KID / IS "
                         "with InceptionV3); nothing is downloaded.")
     flags.DEFINE_list("metrics", ["fid", "kid", "is"], "Metrics to compute.")
-    flags.DEFINE_integer("num_samples", 10000, "Generated images, and real images at most.")
+    flags.DEFINE_integer("num_samples", 10000, "Generated images, and real images at most "
+                         f"(toy mixtures: {TOY_NUM_SAMPLES} unless given).")
     flags.DEFINE_enum("latent_distribution", "normal", ["normal", "uniform"],
                       "Latent distribution: N(0, 1) or U[-1, 1].")
     flags.DEFINE_integer("batch_size", 500, "Images per generator call.")
@@ -87,6 +91,9 @@ def check_arguments(generator, dataset, classifier, inception_weights, metrics, 
             raise UsageError(f"--{name} is required")
     if dataset not in DATASETS:
         raise UsageError(f"--dataset must be one of {', '.join(DATASETS)}, got {dataset!r}")
+    if dataset in TOY_MIXTURES and (classifier is not None or inception_weights is not None):
+        raise UsageError(f"--classifier and --inception_weights are for image data sets; "
+                         f"{dataset} is scored by mode coverage and W1")
     if dataset in IMAGE_DATASETS and classifier is None and inception_weights is None:
         raise UsageError("give --classifier=PATH.keras and / or --inception_weights=PATH")
     for name, value in (("num_samples", num_samples), ("batch_size", batch_size)):
@@ -220,6 +227,8 @@ def evaluate(generator, dataset, classifier=None, inception_weights=None,
 
 def toy_numbers(fake, dataset, seed):
     """Mode coverage of the points `fake` [N, 2] and their exact W1 to the data (seeded draw)."""
+    import numpy as np  # pylint: disable=import-outside-toplevel
+
     from data import toy  # pylint: disable=import-outside-toplevel
     from evaluation.toy import coverage_numbers  # pylint: disable=import-outside-toplevel
     from evaluation.wasserstein import wasserstein1_estimate  # pylint: disable=import-outside-toplevel
@@ -229,8 +238,12 @@ def toy_numbers(fake, dataset, seed):
                          f"{dataset} is a toy data set")
     numbers = coverage_numbers(fake, toy.mode_centers(dataset), toy.mode_std(dataset))
     n = min(len(fake), W1_SAMPLES)
-    real = next(iter(toy.toy_batches(dataset, n, seed))).numpy()
-    numbers["wasserstein1_estimate"] = round(wasserstein1_estimate(real, fake[:n]), 4)
+    if np.isfinite(fake[:n]).all():
+        # seed + 1, as the training's final W1: not the first batch it trained on.
+        real = next(iter(toy.toy_batches(dataset, n, seed + 1))).numpy()
+        numbers["wasserstein1_estimate"] = round(wasserstein1_estimate(real, fake[:n]), 4)
+    else:
+        numbers["wasserstein1_estimate"] = None  # no distance to a NaN point
     return numbers
 
 
@@ -274,6 +287,15 @@ def main(argv):
     check_arguments(FLAGS.generator, FLAGS.dataset, FLAGS.classifier,
                     FLAGS.inception_weights, FLAGS.metrics, FLAGS.num_samples,
                     FLAGS.batch_size, FLAGS.seed)
+    num_samples = FLAGS.num_samples
+    if FLAGS.dataset in TOY_MIXTURES:
+        image_only = [name for name in ("metrics", "split", "data_dir", "manual_dir")
+                      if FLAGS[name].present]
+        if image_only:
+            raise UsageError(f"--{', --'.join(image_only)}: for image data sets only; "
+                             f"{FLAGS.dataset} is scored by mode coverage and W1")
+        if not FLAGS["num_samples"].present:
+            num_samples = TOY_NUM_SAMPLES
     cli.writable_file(output_path(FLAGS.generator, FLAGS.output), "output")
     if FLAGS.data_dir:
         cli.readable_folder(FLAGS.data_dir, "data_dir")
@@ -284,7 +306,7 @@ def main(argv):
         manual_dir = default_manual_dir(FLAGS.dataset)
     evaluate(FLAGS.generator, FLAGS.dataset, classifier=FLAGS.classifier,
              inception_weights=FLAGS.inception_weights, metrics=FLAGS.metrics,
-             num_samples=FLAGS.num_samples, latent_distribution=FLAGS.latent_distribution,
+             num_samples=num_samples, latent_distribution=FLAGS.latent_distribution,
              batch_size=FLAGS.batch_size, seed=FLAGS.seed, data_dir=FLAGS.data_dir,
              manual_dir=manual_dir, split=FLAGS.split, output=FLAGS.output)
 
