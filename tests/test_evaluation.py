@@ -444,9 +444,9 @@ class EvaluateInProcessTest(tf.test.TestCase):
         excess = np.maximum(counts - 100, 0).sum() / 800
         bound = distances.min(axis=1).mean() + excess * 2 * radius
         self.assertBetween(spread["wasserstein1_estimate"], 0.0, bound)
+        image_like = os.path.join(tmp, "images.npz")
+        np.savez(image_like, samples=np.zeros((4, 2, 2, 1), np.float32))
         with self.assertRaisesRegex(evaluate_command.UsageError, "not a 2-D point"):
-            image_like = os.path.join(tmp, "images.npz")
-            np.savez(image_like, samples=np.zeros((4, 2, 2, 1), np.float32))
             evaluate_command.evaluate(image_like, "8gaussians", num_samples=4,
                                       output=os.path.join(tmp, "x.json"))
 

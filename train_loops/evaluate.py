@@ -8,8 +8,8 @@ gives the training's toy numbers instead, on 2500 samples unless
 --num_samples says otherwise (the training's --eval_samples): modes
 captured, the high-quality percentage, the per-mode shares and their reverse
 KL to uniform (`evaluation.toy.coverage_numbers`), and the exact W1 between
-at most 1000 samples and as many points of the data, drawn with seed
---seed + 1 as the training draws them. Refined samples are evaluated from
+the first 1000 samples and the first 1000 of as many data points, drawn
+with seed --seed + 1, as the training's final evaluation draws them. Refined samples are evaluated from
 their .npz:
 
   python -m train_loops.sample --generator=runs/x/generator_ema.keras \
@@ -48,7 +48,6 @@ IMAGE_DATASETS = ("mnist", "fashion_mnist", "cifar10", "celeb_a", "lsun/bedroom"
 # The mixtures of data.toy (TOY_DATASETS less swissroll, which has no modes).
 TOY_MIXTURES = ("8gaussians", "8gaussians_metz", "25gaussians")
 DATASETS = IMAGE_DATASETS + TOY_MIXTURES
-W1_SAMPLES = 1000  # exact optimal transport on 1000 points takes under a second
 TOY_NUM_SAMPLES = 2500  # --num_samples for a toy mixture: the training's --eval_samples
 
 
@@ -232,16 +231,18 @@ def toy_numbers(fake, dataset, seed):
     from data import toy  # pylint: disable=import-outside-toplevel
     from evaluation.toy import coverage_numbers  # pylint: disable=import-outside-toplevel
     from evaluation.wasserstein import wasserstein1_estimate  # pylint: disable=import-outside-toplevel
+    from train_loops.tasks import ToyTask  # pylint: disable=import-outside-toplevel
 
     if fake.ndim != 2 or fake.shape[1] != 2:
         raise UsageError(f"the generator's output {fake.shape[1:]} is not a 2-D point; "
                          f"{dataset} is a toy data set")
     numbers = coverage_numbers(fake, toy.mode_centers(dataset), toy.mode_std(dataset))
-    n = min(len(fake), W1_SAMPLES)
+    n = min(len(fake), ToyTask.W1_SAMPLES)
     if np.isfinite(fake[:n]).all():
-        # seed + 1, as the training's final W1: not the first batch it trained on.
-        real = next(iter(toy.toy_batches(dataset, n, seed + 1))).numpy()
-        numbers["wasserstein1_estimate"] = round(wasserstein1_estimate(real, fake[:n]), 4)
+        # As ToyTask.finish: a batch as large as the evaluation's, with seed + 1
+        # (not the first batch training saw), of which the first n points.
+        real = next(iter(toy.toy_batches(dataset, len(fake), seed + 1))).numpy()
+        numbers["wasserstein1_estimate"] = round(wasserstein1_estimate(real[:n], fake[:n]), 4)
     else:
         numbers["wasserstein1_estimate"] = None  # no distance to a NaN point
     return numbers
