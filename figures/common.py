@@ -27,7 +27,7 @@ import sys
 import time
 
 from train_loops import files
-from train_loops.progress import Progress, load_average
+from train_loops.progress import Progress, compute_totals, load_average, source_commit
 
 DEFAULT_OUTPUT_DIR = os.path.join("runs", "figures")
 
@@ -71,6 +71,13 @@ class FigureRun:
         # Parts made by this invocation vs found on disk from an earlier one:
         # the wall time in the JSON record covers only the first kind.
         self.parts = {"computed": 0, "reused": 0}
+        # Every part's own compute over all sittings (`compute_totals`): the
+        # figure's whole cost, also when it was made in several. Parts that
+        # hold others count once: `earlier` stacks, per part being computed,
+        # the compute its inner parts took in earlier sittings.
+        self.compute = dict(wall_seconds=0.0, cpu_seconds=0.0, commits=set(),
+                            parts_without_record=0)
+        self.earlier = []
 
     def __getattr__(self, key):  # run.iterations reads settings["iterations"]
         settings = self.__dict__.get("settings", {})
@@ -99,16 +106,53 @@ class FigureRun:
         used = self.settings if settings is None else {k: self.settings[k] for k in settings}
         tag = fingerprint([used, self.seed, depends_on])
         path = os.path.join(self.parts_dir, f"{key}-{tag}.npz")
+        record_path = path[:-len(".npz")] + ".json"  # its compute, beside it
         if os.path.exists(path):
             self.parts["reused"] += 1
+            try:
+                with open(record_path) as f:
+                    self._count(json.load(f))
+            except (OSError, ValueError):  # a part made before parts kept their compute
+                self._count(None)
             with np.load(path) as stored:
                 return {k: stored[k] for k in stored.files}
         self.parts["computed"] += 1
-        part = {k: np.asarray(v) for k, v in compute_part().items()}
+        self.earlier.append(compute_totals(0.0, 0.0, []))
+        start, cpu_start = time.time(), cpu_seconds()
+        try:
+            part = {k: np.asarray(v) for k, v in compute_part().items()}
+        finally:
+            inner = self.earlier.pop()
+        totals = None if inner is None else compute_totals(
+            time.time() - start + inner["wall_seconds"],
+            cpu_seconds() - cpu_start + inner["cpu_seconds"], [*inner["commits"], source_commit()])
         os.makedirs(self.parts_dir, exist_ok=True)
         with files.replacing(path) as temporary:  # a part on disk is always a whole one
             np.savez(temporary, **part)
+        if totals is not None:
+            files.write_json(record_path, totals)
+        self._count(totals, inner)
         return part
+
+    def _count(self, totals, inner=None):
+        """Add a part's compute over all sittings (None: unknown) to the figure's, or, for a
+        part inside a part being computed, what of it that part's own clocks did not see:
+        all of it if it was reused (`inner` None), its inner parts' earlier sittings if not."""
+        if self.earlier:
+            outer = self.earlier[-1]
+            seen_elsewhere = totals if inner is None else inner
+            if outer is not None:
+                self.earlier[-1] = None if seen_elsewhere is None else compute_totals(
+                    outer["wall_seconds"] + seen_elsewhere["wall_seconds"],
+                    outer["cpu_seconds"] + seen_elsewhere["cpu_seconds"],
+                    [*outer["commits"], *seen_elsewhere["commits"]])
+            return
+        if totals is None:
+            self.compute["parts_without_record"] += 1
+            return
+        self.compute["wall_seconds"] += totals["wall_seconds"]
+        self.compute["cpu_seconds"] += totals["cpu_seconds"]
+        self.compute["commits"].update(totals["commits"])
 
     def run_dir(self, algorithm, key, flag_values):
         """The parts folder of `train`'s run: named by its flags and its preset's values.
@@ -154,6 +198,7 @@ class FigureRun:
             if "failure" in summary or (summary["iterations"] >= flag_values["iterations"]
                                         and not summary["interrupted"]):
                 self.parts["reused"] += 1
+                self._count(run_compute(summary))
                 return run_dir
         self.parts["computed"] += 1
         def train(again):
@@ -174,15 +219,25 @@ class FigureRun:
         # A run killed before its first checkpoint was complete starts again,
         # and so does one none of whose checkpoints is intact.
         try:
+            resumed = False
             if glob.glob(os.path.join(run_dir, "checkpoints", "ckpt-*.index")):
                 try:
                     train("--resume")
-                    return run_dir
+                    resumed = True
                 except cli.UsageError as error:
                     self.log(f"cannot resume ({error}); starting the run again")
-            train("--overwrite")
+            if not resumed:
+                train("--overwrite")
         except cli.UsageError as error:
             raise UsageError(error) from None
+        with open(summary_path) as f:
+            summary = json.load(f)
+        totals = run_compute(summary)
+        # The sittings before this one's, which the clocks of a part holding this run missed.
+        before = None if totals is None else compute_totals(
+            totals["wall_seconds"] - summary["wall_time_seconds"],
+            totals["cpu_seconds"] - summary["cpu_time_seconds"], totals["commits"])
+        self._count(totals, before)
         return run_dir
 
 
@@ -210,6 +265,19 @@ class FigureRun:
             classifier.save_classifier(model, path, dict(test_accuracy=accuracy))
             self.log(f"{dataset} classifier: test accuracy {accuracy:.4f}")
         return path
+
+
+def run_compute(summary):
+    """A training run's compute over all its sittings, from its summary.json; None if unknown.
+
+    Runs made before summaries kept totals count when they ran in one sitting.
+    """
+    if summary.get("total_wall_time_seconds") is not None:
+        return compute_totals(summary["total_wall_time_seconds"],
+                              summary["total_cpu_time_seconds"], summary["commits"])
+    if summary.get("resumed_from") == 0 and "wall_time_seconds" in summary:
+        return compute_totals(summary["wall_time_seconds"], summary["cpu_time_seconds"], [])
+    return None
 
 
 def read_csv(path):
@@ -299,7 +367,11 @@ def run_figure(module, output_dir=DEFAULT_OUTPUT_DIR, quick=False, seed=0, overr
     record = dict(figure=name, command=command, quick=quick, seed=seed, settings=settings,
                   commit=source_commit(), compute_seconds=round(seconds, 1),
                   cpu_seconds=round(cpu, 1), load_average=[load_start, load_average()],
-                  parts=run.parts, claims=claims, files=paths)
+                  parts=run.parts, parts_compute=dict(
+                      compute_totals(run.compute["wall_seconds"], run.compute["cpu_seconds"],
+                                     run.compute["commits"]),
+                      parts_without_record=run.compute["parts_without_record"]),
+                  claims=claims, files=paths)
     if hasattr(module, "numbers"):
         record["numbers"] = module.numbers(data, run)
     files.write_json(paths["json"], record, default=str)
@@ -310,25 +382,6 @@ def cpu_seconds():
     """CPU time of this process and of its finished children (user + system), in seconds."""
     times = os.times()
     return times.user + times.system + times.children_user + times.children_system
-
-
-def source_commit(folder=None):
-    """The git commit of `folder` (default: this code), with "+changes" if its tracked files
-    have uncommitted changes; None outside a git checkout."""
-    import subprocess
-
-    here = folder or os.path.dirname(os.path.abspath(__file__))
-
-    def git(*args):
-        return subprocess.run(["git", "-C", here, *args], capture_output=True, text=True,
-                              timeout=30, check=True).stdout.strip()
-
-    try:
-        commit = git("rev-parse", "--short", "HEAD")
-        return commit + ("+changes" if git("status", "--porcelain", "--untracked-files=no")
-                         else "")
-    except (OSError, subprocess.SubprocessError):
-        return None
 
 
 def argument_parser(name, description):

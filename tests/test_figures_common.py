@@ -102,6 +102,44 @@ class RunFigureTest(tf.test.TestCase):
         common.run_figure(module, output_dir, seed=1)  # another seed
         self.assertEqual(len(calls), 16)
 
+    def test_the_record_sums_each_parts_compute_over_sittings(self):
+        output_dir = self.get_temp_dir()
+        first = common.run_figure(toy_figure([]), output_dir)["parts_compute"]
+        self.assertEqual(first["commits"], [common.source_commit()])
+        self.assertEqual(first["parts_without_record"], 0)
+        # A later sitting that reuses every part counts their compute, not its own.
+        parts = os.path.join(output_dir, "made_up_parts")
+        records = sorted(name for name in os.listdir(parts) if name.endswith(".json"))
+        self.assertLen(records, 5)
+        with open(os.path.join(parts, records[0]), "w") as f:
+            json.dump(dict(wall_seconds=100.0, cpu_seconds=50.0, commits=["abc"]), f)
+        os.remove(os.path.join(parts, records[1]))  # a part made before parts kept a record
+        others = [json.load(open(os.path.join(parts, name))) for name in records[2:]]
+        again = common.run_figure(toy_figure([]), output_dir)["parts_compute"]
+        self.assertEqual(again["parts_without_record"], 1)
+        self.assertEqual(again["commits"], sorted(["abc", common.source_commit()]))
+        self.assertAllClose(again["wall_seconds"], 100.0 + sum(o["wall_seconds"] for o in others))
+        self.assertAllClose(again["cpu_seconds"], 50.0 + sum(o["cpu_seconds"] for o in others))
+
+    def test_a_part_holding_parts_counts_their_earlier_sittings_once(self):
+        run = common.FigureRun("made_up", {}, 0, False, self.get_temp_dir())
+        inner = lambda: run.cached("inner", lambda: {"y": np.zeros(1)})
+        inner()  # made in an earlier sitting, which took 100 s (written by hand)
+        with open(os.path.join(run.parts_dir, sorted(os.listdir(run.parts_dir))[0]), "w") as f:
+            json.dump(dict(wall_seconds=100.0, cpu_seconds=50.0, commits=["abc"]), f)
+        run = common.FigureRun("made_up", {}, 0, False, run.output_dir)
+        inner = lambda: run.cached("inner", lambda: {"y": np.zeros(1)})
+        new_inner = lambda: run.cached("new", lambda: {"y": np.ones(1)})
+        run.cached("outer", lambda: {"y": inner()["y"] + new_inner()["y"]})
+        # The outer part's clocks saw the new inner part, not the reused one's 100 s.
+        self.assertBetween(run.compute["wall_seconds"], 100.0, 105.0)
+        self.assertBetween(run.compute["cpu_seconds"], 50.0, 55.0)
+        self.assertEqual(run.compute["commits"], {"abc", common.source_commit()})
+        with open(os.path.join(run.parts_dir, [n for n in os.listdir(run.parts_dir)
+                                               if n.startswith("outer")
+                                               and n.endswith(".json")][0])) as f:
+            self.assertGreaterEqual(json.load(f)["wall_seconds"], 100.0)
+
     def test_training_parts_are_reused_only_under_the_same_preset_values(self):
         from train_loops import gan
 
@@ -111,6 +149,11 @@ class RunFigureTest(tf.test.TestCase):
         first = run.train("gan", "tiny", **flags)
         self.assertEqual(run.train("gan", "tiny", **flags), first)
         self.assertEqual(run.parts, {"computed": 1, "reused": 1})
+        # Its compute, from its summary: counted when made and again when reused.
+        with open(os.path.join(first, "summary.json")) as f:
+            made = common.run_compute(json.load(f))
+        self.assertEqual(made["commits"], [common.source_commit()])
+        self.assertAllClose(run.compute["wall_seconds"], 2 * made["wall_seconds"])
         # The toy preset changes under the same flags: a new run, not the old one.
         toy = gan.PRESETS["toy"]
         gan.COMMAND.presets["toy"] = dict(toy, learning_rate=2 * toy["learning_rate"])

@@ -11,7 +11,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 from absl import flags
 
-from train_loops import gan, runner, wgan, wgan_gp
+from train_loops import gan, progress, runner, wgan, wgan_gp
 from train_loops.tasks import make_task
 
 FLAGS = flags.FLAGS
@@ -244,6 +244,11 @@ class ResumeTest(tf.test.TestCase):
         self.assertEqual(metric_rows(unbroken), metric_rows(broken))
         summary = json.load(open(os.path.join(broken, "summary.json")))
         self.assertEqual((summary["iterations"], summary["resumed_from"]), (20, 10))
+        # A run resumed from a checkpoint whose sittings were not recorded: totals unknown.
+        os.remove(os.path.join(broken, "checkpoints", "compute.json"))
+        self.toy_run(broken, 25, "--resume")
+        summary = json.load(open(os.path.join(broken, "summary.json")))
+        self.assertEqual((summary["total_wall_time_seconds"], summary["commits"]), (None, None))
 
     def test_rows_logged_after_the_checkpoint_are_replaced_on_resume(self):
         # As after a crash (kill -9): the logs run past the last checkpoint.
@@ -253,8 +258,22 @@ class ResumeTest(tf.test.TestCase):
         os.remove(os.path.join(crashed, "checkpoints", "ckpt-13.index"))  # lost in the crash
         with open(os.path.join(crashed, "checkpoints", "checkpoint"), "w") as f:
             f.write('model_checkpoint_path: "ckpt-10"\n')
+        with open(os.path.join(crashed, "checkpoints", "compute.json")) as f:
+            before_crash = json.load(f)["10"]  # the totals when ckpt-10 was written
         self.toy_run(crashed, 20, "--resume")
         self.assertEqual(metric_rows(unbroken), metric_rows(crashed))
+        # The totals count the sittings up to ckpt-10 and this one, not the work lost after 10.
+        summary = json.load(open(os.path.join(crashed, "summary.json")))
+        for kind in ("wall", "cpu"):
+            self.assertAllClose(summary[f"total_{kind}_time_seconds"],
+                                before_crash[f"{kind}_seconds"] + summary[f"{kind}_time_seconds"],
+                                atol=0.11)
+        self.assertEqual(summary["commits"], [progress.source_commit()])
+        with open(os.path.join(crashed, "checkpoints", "compute.json")) as f:
+            noted = {int(k) for k in json.load(f)}
+        kept = {int(p.rsplit("-", 1)[1]) for p in tf.train.get_checkpoint_state(
+            os.path.join(crashed, "checkpoints")).all_model_checkpoint_paths}
+        self.assertEqual(noted, kept)  # entries follow the checkpoints kept
         self.assertEqual([r["iteration"] for r in rows(os.path.join(crashed, "evaluation.csv"))],
                          ["5", "10", "15", "20"])
 

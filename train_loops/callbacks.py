@@ -291,12 +291,15 @@ class Checkpoints(IterationCallback):
     save that fails (a full disk, a file-size limit) raises a
     `files.WriteError` and leaves the checkpoints before it as they were:
     TensorFlow writes a checkpoint aside and names it in the `checkpoint`
-    index file only once it is complete.
+    index file only once it is complete. With a `compute_record`
+    (progress.ComputeRecord), each checkpoint's totals of wall and CPU time
+    over the run's sittings are noted beside it.
     """
 
-    def __init__(self, manager, every, guard, start_iteration=0):
+    def __init__(self, manager, every, guard, start_iteration=0, compute_record=None):
         super().__init__(start_iteration)
         self.manager, self.every, self.guard = manager, every, guard
+        self.compute_record = compute_record
 
     def on_train_batch_end(self, batch, logs=None):
         if self.iteration(batch) % self.every == 0:
@@ -312,6 +315,9 @@ class Checkpoints(IterationCallback):
                 prefix = os.path.join(self.manager.directory, f"ckpt-{iteration}")
                 shutil.rmtree(prefix + "_temp", ignore_errors=True)  # TF's unfinished files
                 raise files.WriteError(prefix, files.reason_of(error)) from None
+            if self.compute_record is not None:
+                kept = {int(path.rsplit("-", 1)[1]) for path in self.manager.checkpoints}
+                self.compute_record.record(iteration, kept)
 
 
 class PerIteration(keras.callbacks.Callback):

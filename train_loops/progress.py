@@ -1,6 +1,7 @@
-"""Progress with an ETA for long jobs (figures, sampling, a folder's first read), and the
-machine's load, recorded beside their times."""
+"""Progress with an ETA for long jobs (figures, sampling, a folder's first read), and what is
+recorded beside their times: the machine's load, the code's commit, the compute over sittings."""
 
+import json
 import os
 import sys
 import time
@@ -12,6 +13,80 @@ def load_average():
     Recorded beside wall times: on a loaded machine they stretch, CPU times less.
     """
     return round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
+
+
+def source_commit(folder=None):
+    """The git commit of `folder` (default: this code), with "+changes" if its tracked files
+    have uncommitted changes; None outside a git checkout."""
+    import subprocess
+
+    here = folder or os.path.dirname(os.path.abspath(__file__))
+
+    def git(*args):
+        return subprocess.run(["git", "-C", here, *args], capture_output=True, text=True,
+                              timeout=30, check=True).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "--short", "HEAD")
+        return commit + ("+changes" if git("status", "--porcelain", "--untracked-files=no")
+                         else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def compute_totals(wall_seconds, cpu_seconds, commits):
+    """The compute of a piece of work over all its sittings: {wall_seconds, cpu_seconds, commits}."""
+    return dict(wall_seconds=round(wall_seconds, 1), cpu_seconds=round(cpu_seconds, 1),
+                commits=sorted(c for c in set(commits) if c))
+
+
+class ComputeRecord:
+    """The wall and CPU time a training run has taken over all its sittings, and the commits.
+
+    A run stopped and resumed (or killed and resumed from its last checkpoint)
+    spends its compute in several sittings; each sitting's own times are in
+    its summary.json, and this adds them up. `<directory>/compute.json` maps
+    each checkpoint's generator iteration to the totals up to that
+    checkpoint, so a run resumed from checkpoint N counts the sittings that
+    led to N, not the work after N that a crash lost. A run resumed from a
+    checkpoint with no entry (one made before this record existed) has
+    unknown totals: None.
+    """
+
+    FILE = "compute.json"
+
+    def __init__(self, directory, start_iteration, clock=time.time, cpu_clock=time.process_time):
+        self.path = os.path.join(directory, self.FILE)
+        try:
+            with open(self.path) as f:
+                self.entries = json.load(f)
+        except (OSError, ValueError):
+            self.entries = {}
+        self.base = (compute_totals(0.0, 0.0, []) if start_iteration == 0
+                     else self.entries.get(str(start_iteration)))
+        self.commit = source_commit()
+        self.clock, self.cpu_clock = clock, cpu_clock
+        self.start, self.cpu_start = clock(), cpu_clock()
+
+    def totals(self, wall_seconds=None, cpu_seconds=None):
+        """The base's totals plus this sitting's (measured now unless given); None if unknown."""
+        if self.base is None:
+            return None
+        wall = self.clock() - self.start if wall_seconds is None else wall_seconds
+        cpu = self.cpu_clock() - self.cpu_start if cpu_seconds is None else cpu_seconds
+        return compute_totals(self.base["wall_seconds"] + wall, self.base["cpu_seconds"] + cpu,
+                              [*self.base["commits"], self.commit])
+
+    def record(self, iteration, kept_iterations):
+        """Note the totals at the checkpoint of `iteration`; forget checkpoints no longer kept."""
+        totals = self.totals()
+        if totals is None:
+            return
+        from train_loops import files
+
+        self.entries = {k: v for k, v in self.entries.items() if int(k) in kept_iterations}
+        self.entries[str(iteration)] = totals
+        files.write_json(self.path, self.entries)
 
 
 class Progress:

@@ -37,7 +37,7 @@ import time
 from absl import flags
 
 from train_loops.cli import UsageError, parse_flags, run
-from train_loops.progress import load_average
+from train_loops.progress import ComputeRecord, load_average
 
 TOY_DATASETS = ("8gaussians", "8gaussians_metz", "25gaussians", "swissroll")
 
@@ -594,7 +594,10 @@ def fit_and_write(command):
     writer = tf.summary.create_file_writer(os.path.join(output_dir, "tensorboard"))
     stop = cb.StopOnInterrupt()  # Ctrl-C: stop after the current iteration, logged
     guard = cb.NonFiniteGuard(start_iteration)  # first: the others see its verdict
-    checkpoints = cb.Checkpoints(manager, FLAGS.checkpoint_every, guard, start_iteration)
+    # This sitting's times added to those of the sittings that led to the resumed checkpoint.
+    compute = ComputeRecord(manager.directory, start_iteration)
+    checkpoints = cb.Checkpoints(manager, FLAGS.checkpoint_every, guard, start_iteration,
+                                 compute)
     callbacks = [guard, cb.StepLogger(os.path.join(output_dir, "metrics.csv"), start_iteration),
                  cb.TensorBoardScalars(start_iteration),
                  *task.callbacks(model, output_dir, start_iteration, writer),
@@ -633,6 +636,11 @@ def fit_and_write(command):
                    cpu_time_seconds=round(cpu_time, 1), load_average=[load_start, load_average()],
                    iterations_per_second=round(done / wall_time, 2) if done else None,
                    **final)
+    # Over every sitting (None when one before a resume was not recorded).
+    totals = compute.totals(wall_time, cpu_time) or dict(wall_seconds=None, cpu_seconds=None,
+                                                         commits=None)
+    summary.update(total_wall_time_seconds=totals["wall_seconds"],
+                   total_cpu_time_seconds=totals["cpu_seconds"], commits=totals["commits"])
     if policy != "float32" or FLAGS.mixed_precision == "auto":
         summary["mixed_precision"] = policy  # what auto chose, float32 too
     if strategy is not None:
