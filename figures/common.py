@@ -27,7 +27,8 @@ import sys
 import time
 
 from train_loops import files
-from train_loops.progress import Progress, compute_totals, load_average, source_commit
+from train_loops.progress import (Progress, compute_totals, load_average, read_totals,
+                                  source_commit)
 
 DEFAULT_OUTPUT_DIR = os.path.join("runs", "figures")
 
@@ -77,7 +78,7 @@ class FigureRun:
         # the compute its inner parts took in earlier sittings.
         self.compute = dict(wall_seconds=0.0, cpu_seconds=0.0, commits=set(),
                             parts_without_record=0)
-        self.earlier = []
+        self.earlier, self.counted, self.commit = [], set(), source_commit()
 
     def __getattr__(self, key):  # run.iterations reads settings["iterations"]
         settings = self.__dict__.get("settings", {})
@@ -111,9 +112,9 @@ class FigureRun:
             self.parts["reused"] += 1
             try:
                 with open(record_path) as f:
-                    self._count(json.load(f))
+                    self._count(path, read_totals(json.load(f)))
             except (OSError, ValueError):  # a part made before parts kept their compute
-                self._count(None)
+                self._count(path, None)
             with np.load(path) as stored:
                 return {k: stored[k] for k in stored.files}
         self.parts["computed"] += 1
@@ -125,19 +126,23 @@ class FigureRun:
             inner = self.earlier.pop()
         totals = None if inner is None else compute_totals(
             time.time() - start + inner["wall_seconds"],
-            cpu_seconds() - cpu_start + inner["cpu_seconds"], [*inner["commits"], source_commit()])
+            cpu_seconds() - cpu_start + inner["cpu_seconds"], [*inner["commits"], self.commit])
         os.makedirs(self.parts_dir, exist_ok=True)
         with files.replacing(path) as temporary:  # a part on disk is always a whole one
             np.savez(temporary, **part)
         if totals is not None:
             files.write_json(record_path, totals)
-        self._count(totals, inner)
+        self._count(path, totals, inner)
         return part
 
-    def _count(self, totals, inner=None):
+    def _count(self, part, totals, inner=None):
         """Add a part's compute over all sittings (None: unknown) to the figure's, or, for a
         part inside a part being computed, what of it that part's own clocks did not see:
-        all of it if it was reused (`inner` None), its inner parts' earlier sittings if not."""
+        all of it if it was reused (`inner` None), its inner parts' earlier sittings if not.
+        A part asked for again is not counted again."""
+        if part in self.counted:
+            return
+        self.counted.add(part)
         if self.earlier:
             outer = self.earlier[-1]
             seen_elsewhere = totals if inner is None else inner
@@ -198,7 +203,7 @@ class FigureRun:
             if "failure" in summary or (summary["iterations"] >= flag_values["iterations"]
                                         and not summary["interrupted"]):
                 self.parts["reused"] += 1
-                self._count(run_compute(summary))
+                self._count(run_dir, run_compute(summary))
                 return run_dir
         self.parts["computed"] += 1
         def train(again):
@@ -237,7 +242,7 @@ class FigureRun:
         before = None if totals is None else compute_totals(
             totals["wall_seconds"] - summary["wall_time_seconds"],
             totals["cpu_seconds"] - summary["cpu_time_seconds"], totals["commits"])
-        self._count(totals, before)
+        self._count(run_dir, totals, before)
         return run_dir
 
 
@@ -273,10 +278,12 @@ def run_compute(summary):
     Runs made before summaries kept totals count when they ran in one sitting.
     """
     if summary.get("total_wall_time_seconds") is not None:
-        return compute_totals(summary["total_wall_time_seconds"],
-                              summary["total_cpu_time_seconds"], summary["commits"])
-    if summary.get("resumed_from") == 0 and "wall_time_seconds" in summary:
-        return compute_totals(summary["wall_time_seconds"], summary["cpu_time_seconds"], [])
+        return read_totals(dict(wall_seconds=summary["total_wall_time_seconds"],
+                                cpu_seconds=summary.get("total_cpu_time_seconds"),
+                                commits=summary.get("commits")))
+    if summary.get("resumed_from") == 0:
+        return read_totals(dict(wall_seconds=summary.get("wall_time_seconds"),
+                                cpu_seconds=summary.get("cpu_time_seconds"), commits=[]))
     return None
 
 

@@ -6,11 +6,13 @@ import subprocess
 import sys
 import tempfile
 import types
+from unittest import mock
 
 import numpy as np
 import tensorflow as tf
 
 from figures import FIGURES, common
+from train_loops import progress
 from train_loops.progress import Progress
 from test_train_loops import ENV, REPO
 
@@ -123,22 +125,50 @@ class RunFigureTest(tf.test.TestCase):
 
     def test_a_part_holding_parts_counts_their_earlier_sittings_once(self):
         run = common.FigureRun("made_up", {}, 0, False, self.get_temp_dir())
-        inner = lambda: run.cached("inner", lambda: {"y": np.zeros(1)})
-        inner()  # made in an earlier sitting, which took 100 s (written by hand)
+        run.cached("inner", lambda: {"y": np.zeros(1)})
+        # Made in an earlier sitting that took 100 s (50 s of CPU): written by hand.
         with open(os.path.join(run.parts_dir, sorted(os.listdir(run.parts_dir))[0]), "w") as f:
             json.dump(dict(wall_seconds=100.0, cpu_seconds=50.0, commits=["abc"]), f)
         run = common.FigureRun("made_up", {}, 0, False, run.output_dir)
         inner = lambda: run.cached("inner", lambda: {"y": np.zeros(1)})
         new_inner = lambda: run.cached("new", lambda: {"y": np.ones(1)})
-        run.cached("outer", lambda: {"y": inner()["y"] + new_inner()["y"]})
-        # The outer part's clocks saw the new inner part, not the reused one's 100 s.
-        self.assertBetween(run.compute["wall_seconds"], 100.0, 105.0)
-        self.assertBetween(run.compute["cpu_seconds"], 50.0, 55.0)
-        self.assertEqual(run.compute["commits"], {"abc", common.source_commit()})
-        with open(os.path.join(run.parts_dir, [n for n in os.listdir(run.parts_dir)
-                                               if n.startswith("outer")
-                                               and n.endswith(".json")][0])) as f:
-            self.assertGreaterEqual(json.load(f)["wall_seconds"], 100.0)
+        ticks = iter(range(1, 100))  # every read of a clock moves it on by 1 s (CPU: 0.5 s)
+        with mock.patch.object(common.time, "time", lambda: float(next(ticks))), \
+                mock.patch.object(common, "cpu_seconds", lambda: 0.5 * next(ticks)):
+            # outer starts (wall 1, CPU 1.0); the inner part is reused; the new one takes
+            # wall 3 -> 5 and CPU 2.0 -> 3.0; outer ends at wall 7, CPU 4.0.
+            run.cached("outer", lambda: {"y": inner()["y"] + new_inner()["y"]})
+            inner()  # asked for again at the top: already counted
+        # outer: its own 6 s (with the new part's 2 s) plus the reused part's 100 s.
+        self.assertEqual((run.compute["wall_seconds"], run.compute["cpu_seconds"]),
+                         (106.0, 53.0))
+        self.assertEqual(run.compute["commits"], {"abc", run.commit})
+        records = {name.split("-")[0]: json.load(open(os.path.join(run.parts_dir, name)))
+                   for name in os.listdir(run.parts_dir) if name.endswith(".json")}
+        self.assertEqual(records["new"]["wall_seconds"], 2.0)
+        self.assertEqual(records["outer"]["wall_seconds"], 106.0)
+
+    def test_compute_records_drop_what_does_not_read_as_totals(self):
+        folder = self.get_temp_dir()
+        path = os.path.join(folder, progress.ComputeRecord.FILE)
+        good = dict(wall_seconds=5.0, cpu_seconds=3.0, commits=["a"])
+        with open(path, "w") as f:
+            json.dump({"10": good, "x": good, "20": "bad", "30": dict(wall_seconds=1.0)}, f)
+        ticks = iter(range(100))
+        clock = lambda: float(next(ticks))
+        record = progress.ComputeRecord(folder, 10, clock=clock, cpu_clock=clock)
+        self.assertEqual(record.entries, {"10": good})
+        record.commit = "b"
+        # This sitting: wall 0 -> 2, CPU 1 -> 3, on top of the checkpoint's 5 and 3.
+        self.assertEqual(record.totals(), dict(wall_seconds=7.0, cpu_seconds=5.0,
+                                               commits=["a", "b"]))
+        record.record(15, kept_iterations={10})
+        with open(path) as f:
+            self.assertEqual(sorted(json.load(f)), ["10", "15"])
+        self.assertIsNone(progress.ComputeRecord(folder, 30).totals())  # no good entry: unknown
+        with open(path, "w") as f:
+            json.dump([], f)
+        self.assertEqual(progress.ComputeRecord(folder, 10).entries, {})
 
     def test_training_parts_are_reused_only_under_the_same_preset_values(self):
         from train_loops import gan
@@ -149,11 +179,11 @@ class RunFigureTest(tf.test.TestCase):
         first = run.train("gan", "tiny", **flags)
         self.assertEqual(run.train("gan", "tiny", **flags), first)
         self.assertEqual(run.parts, {"computed": 1, "reused": 1})
-        # Its compute, from its summary: counted when made and again when reused.
+        # Its compute, from its summary.
         with open(os.path.join(first, "summary.json")) as f:
             made = common.run_compute(json.load(f))
         self.assertEqual(made["commits"], [common.source_commit()])
-        self.assertAllClose(run.compute["wall_seconds"], 2 * made["wall_seconds"])
+        self.assertAllClose(run.compute["wall_seconds"], made["wall_seconds"])  # counted once
         # The toy preset changes under the same flags: a new run, not the old one.
         toy = gan.PRESETS["toy"]
         gan.COMMAND.presets["toy"] = dict(toy, learning_rate=2 * toy["learning_rate"])

@@ -273,7 +273,11 @@ class ResumeTest(tf.test.TestCase):
             noted = {int(k) for k in json.load(f)}
         kept = {int(p.rsplit("-", 1)[1]) for p in tf.train.get_checkpoint_state(
             os.path.join(crashed, "checkpoints")).all_model_checkpoint_paths}
-        self.assertEqual(noted, kept)  # entries follow the checkpoints kept
+        # Entries follow the checkpoints kept: the lost ckpt-13's is gone; one entry may
+        # outlive the checkpoint the last save retired (each is written before its checkpoint).
+        self.assertNotIn(13, noted)
+        self.assertContainsSubset(kept, noted)
+        self.assertLessEqual(len(noted), len(kept) + 1)
         self.assertEqual([r["iteration"] for r in rows(os.path.join(crashed, "evaluation.csv"))],
                          ["5", "10", "15", "20"])
 

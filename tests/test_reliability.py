@@ -295,7 +295,8 @@ class FullDiskTest(tf.test.TestCase):
         self.assertEqual(tf.train.latest_checkpoint(os.path.join(output_dir, "checkpoints")),
                          os.path.join(output_dir, "checkpoints", "ckpt-100"))
         self.assertEqual(sorted(os.listdir(os.path.join(output_dir, "checkpoints"))),
-                         ["checkpoint", "ckpt-100.data-00000-of-00001", "ckpt-100.index"])
+                         ["checkpoint", "ckpt-100.data-00000-of-00001", "ckpt-100.index",
+                          "compute.json"])
 
         resumed = run("wgan_gp", *args, "--resume", f"--output_dir={output_dir}")
         self.assertEqual(resumed.returncode, 0, resumed.stderr)
@@ -303,6 +304,8 @@ class FullDiskTest(tf.test.TestCase):
         self.assertEqual((summary["resumed_from"], summary["iterations"]), (100, 200))
         self.assertEqual([int(row["iteration"]) for row in metric_rows(output_dir)],
                          list(range(1, 201)))
+        # ckpt-100's entry was written with it: the totals count the sitting before.
+        self.assertGreater(summary["total_cpu_time_seconds"], summary["cpu_time_seconds"])
 
 
 def check_run_files(test, output_dir):
@@ -317,7 +320,8 @@ def check_run_files(test, output_dir):
     for folder, _, names in os.walk(output_dir):
         for name in names:
             path = os.path.join(folder, name)
-            if ".partial." in name or "tensorboard" in folder or "checkpoints" in folder:
+            if (".partial." in name or "tensorboard" in folder
+                    or ("checkpoints" in folder and name != "compute.json")):
                 continue  # not yet renamed into place; TensorFlow's own files
             if name.endswith(".csv"):
                 with open(path, newline="") as f:
@@ -372,6 +376,9 @@ class KilledWritesTest(tf.test.TestCase):
         self.assertEqual(finished.returncode, 0, finished.stderr)
         check_run_files(self, killed)
         self.assertEqual(metric_rows(unbroken), metric_rows(killed))
+        # Every checkpoint had its compute noted before it was written: the totals are known.
+        summary = read_json(os.path.join(killed, "summary.json"))
+        self.assertIsNotNone(summary["total_wall_time_seconds"])
         for name in ("evaluation.csv",):
             with open(os.path.join(unbroken, name), newline="") as a, \
                     open(os.path.join(killed, name), newline="") as b:

@@ -307,6 +307,9 @@ class Checkpoints(IterationCallback):
 
     def save(self, iteration):
         if self.guard.failure is None and all_finite(self.model.variables):
+            if self.compute_record is not None:
+                kept = {int(path.rsplit("-", 1)[1]) for path in self.manager.checkpoints}
+                self.compute_record.record(iteration, kept)
             try:
                 self.manager.save(checkpoint_number=iteration)
             except (tf.errors.OpError, OSError) as error:
@@ -315,9 +318,6 @@ class Checkpoints(IterationCallback):
                 prefix = os.path.join(self.manager.directory, f"ckpt-{iteration}")
                 shutil.rmtree(prefix + "_temp", ignore_errors=True)  # TF's unfinished files
                 raise files.WriteError(prefix, files.reason_of(error)) from None
-            if self.compute_record is not None:
-                kept = {int(path.rsplit("-", 1)[1]) for path in self.manager.checkpoints}
-                self.compute_record.record(iteration, kept)
 
 
 class PerIteration(keras.callbacks.Callback):

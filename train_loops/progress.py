@@ -30,14 +30,23 @@ def source_commit(folder=None):
         commit = git("rev-parse", "--short", "HEAD")
         return commit + ("+changes" if git("status", "--porcelain", "--untracked-files=no")
                          else "")
-    except (OSError, subprocess.SubprocessError):
+    except (OSError, subprocess.SubprocessError, UnicodeError):
         return None
 
 
 def compute_totals(wall_seconds, cpu_seconds, commits):
-    """The compute of a piece of work over all its sittings: {wall_seconds, cpu_seconds, commits}."""
+    """The compute of some work over all its sittings: {wall_seconds, cpu_seconds, commits}."""
     return dict(wall_seconds=round(wall_seconds, 1), cpu_seconds=round(cpu_seconds, 1),
                 commits=sorted(c for c in set(commits) if c))
+
+
+def read_totals(value):
+    """`value` (as read from JSON) as `compute_totals`, or None unless it is well formed."""
+    try:
+        return compute_totals(float(value["wall_seconds"]), float(value["cpu_seconds"]),
+                              [str(c) for c in value["commits"]])
+    except (TypeError, KeyError, ValueError):
+        return None
 
 
 class ComputeRecord:
@@ -59,9 +68,14 @@ class ComputeRecord:
         self.path = os.path.join(directory, self.FILE)
         try:
             with open(self.path) as f:
-                self.entries = json.load(f)
+                stored = json.load(f)
         except (OSError, ValueError):
-            self.entries = {}
+            stored = {}
+        # Entries that do not read as totals (a damaged or foreign file) are dropped.
+        self.entries = {}
+        for key, value in (stored.items() if isinstance(stored, dict) else ()):
+            if str(key).isdigit() and read_totals(value) is not None:
+                self.entries[str(int(key))] = read_totals(value)
         self.base = (compute_totals(0.0, 0.0, []) if start_iteration == 0
                      else self.entries.get(str(start_iteration)))
         self.commit = source_commit()
@@ -78,14 +92,17 @@ class ComputeRecord:
                               [*self.base["commits"], self.commit])
 
     def record(self, iteration, kept_iterations):
-        """Note the totals at the checkpoint of `iteration`; forget checkpoints no longer kept."""
+        """Note the totals at the checkpoint of `iteration`, before it is written (so no
+        checkpoint is ever without its entry); forget checkpoints no longer kept."""
         totals = self.totals()
         if totals is None:
             return
         from train_loops import files
 
-        self.entries = {k: v for k, v in self.entries.items() if int(k) in kept_iterations}
+        self.entries = {k: v for k, v in self.entries.items()
+                        if int(k) in kept_iterations and int(k) != iteration}
         self.entries[str(iteration)] = totals
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)  # before the first checkpoint
         files.write_json(self.path, self.entries)
 
 

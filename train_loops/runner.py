@@ -594,7 +594,8 @@ def fit_and_write(command):
     writer = tf.summary.create_file_writer(os.path.join(output_dir, "tensorboard"))
     stop = cb.StopOnInterrupt()  # Ctrl-C: stop after the current iteration, logged
     guard = cb.NonFiniteGuard(start_iteration)  # first: the others see its verdict
-    # This sitting's times added to those of the sittings that led to the resumed checkpoint.
+    # This sitting's clocks (wall_time, cpu_time below), and their sums with those of the
+    # sittings that led to the resumed checkpoint.
     compute = ComputeRecord(manager.directory, start_iteration)
     checkpoints = cb.Checkpoints(manager, FLAGS.checkpoint_every, guard, start_iteration,
                                  compute)
@@ -604,7 +605,7 @@ def fit_and_write(command):
                  checkpoints, stop]
     if model.iterations_per_step > 1:
         callbacks = [cb.PerIteration(callbacks, model.iterations_per_step)]
-    start, cpu_start, load_start = time.time(), time.process_time(), load_average()
+    start, cpu_start, load_start = compute.start, compute.cpu_start, load_average()
     interrupted = False
     with writer.as_default():
         try:
