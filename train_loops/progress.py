@@ -74,8 +74,8 @@ class ComputeRecord:
         # Entries that do not read as totals (a damaged or foreign file) are dropped.
         self.entries = {}
         for key, value in (stored.items() if isinstance(stored, dict) else ()):
-            if str(key).isdigit() and read_totals(value) is not None:
-                self.entries[str(int(key))] = read_totals(value)
+            if str(key).isdigit() and (totals := read_totals(value)) is not None:
+                self.entries[str(int(key))] = totals
         self.base = (compute_totals(0.0, 0.0, []) if start_iteration == 0
                      else self.entries.get(str(start_iteration)))
         self.commit = source_commit()
