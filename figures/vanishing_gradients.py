@@ -183,7 +183,10 @@ def _train_gan_stages(run):
     return states
 
 
-def _measure_stage(run, k, generator_values):
+SEGMENT_CHUNKS = 50  # measurements per resumable segment: 1000 steps at the paper's scale
+
+
+def _measure_stage(run, k, generator_values, segment_chunks=SEGMENT_CHUNKS):
     """Fresh D and WGAN critic trained against the fixed generator; gradient norms over time."""
     import keras
     import tensorflow as tf
@@ -250,20 +253,47 @@ def _measure_stage(run, k, generator_values):
                           + tf.reduce_mean(tf.cast(fake_logits < 0, tf.float32)))
         return tf.stack(norms + [accuracy])
 
+    # Resumable: the steps run in segments of `segment_chunks` measurements, each
+    # kept as a part with the state it ends in (both networks, both optimizers,
+    # the latent seed), so a sitting that ends mid-stage loses one segment at
+    # most. The real batches of a segment are the stream's, skipped to its start:
+    # the result does not depend on the segment length.
     every = run.measure_every
     chunks = -(-run.discriminator_steps // every)  # whole chunks of `every` steps
-    reals = iter(_real_batches(run, 1000 * run.seed + 300 + k).batch(every))
+    state = (discriminator.variables + critic.variables + d_optimizer.variables
+             + c_optimizer.variables + [seeds.state])
     progress = run.progress(chunks, f"stage {k + 1}/{len(run.stages)}: "
                                     f"D and critic steps (x{every})")
-    rows = []
-    for chunk in range(chunks):
-        real = next(reals)
-        if chunk == 0:  # step 0: the networks as initialised
-            rows.append(measure(real[0]))
-        train(real)
-        rows.append(measure(real[-1]))  # accuracy on the last real batch trained on
-        progress.update()
-    rows = np.array([r.numpy() for r in rows])
+    rows, values = [], None  # values: the state the segment before ended in
+    for start in range(0, chunks, segment_chunks):
+        stop, computed = min(chunks, start + segment_chunks), []
+
+        def segment(start=start, stop=stop, values=values):
+            computed.append(True)
+            if values is not None:
+                for variable, value in zip(state, values):
+                    variable.assign(value)
+            # A fresh stream, as in a new sitting: a second iterator of the same
+            # dataset would reshuffle differently.
+            stream = _real_batches(run, 1000 * run.seed + 300 + k).batch(every).skip(start)
+            reals, measured = iter(stream), []
+            for chunk in range(start, stop):
+                real = next(reals)
+                if chunk == 0:  # step 0: the networks as initialised
+                    measured.append(measure(real[0]))
+                train(real)
+                measured.append(measure(real[-1]))  # accuracy on the last real batch trained on
+                progress.update()
+            return dict(rows=np.array([m.numpy() for m in measured]),
+                        **{f"v{i:04d}": v.numpy() for i, v in enumerate(state)})
+
+        part = run.cached(f"measure-stage{k}-chunks{start}", segment, stage=k,
+                          chunks=(start, stop))
+        if not computed:
+            progress.update(stop - start, reused=True)
+        rows.append(part["rows"])
+        values = [part[key] for key in sorted(part) if key.startswith("v")]
+    rows = np.concatenate(rows)
     samples = generator(random.latent(tf.constant([run.sample_images, run.latent_dim]),
                                       "uniform", keras.random.SeedGenerator(run.seed)),
                         training=True)
