@@ -27,7 +27,7 @@ import sys
 import time
 
 from train_loops import files
-from train_loops.progress import (Progress, compute_totals, load_average, read_totals,
+from train_loops.progress import (Progress, add_totals, compute_totals, load_average, read_totals,
                                   source_commit)
 
 DEFAULT_OUTPUT_DIR = os.path.join("runs", "figures")
@@ -76,8 +76,7 @@ class FigureRun:
         # figure's whole cost, also when it was made in several. Parts that
         # hold others count once: `earlier` stacks, per part being computed,
         # the compute its inner parts took in earlier sittings.
-        self.compute = dict(wall_seconds=0.0, cpu_seconds=0.0, commits=set(),
-                            parts_without_record=0)
+        self.compute, self.parts_without_record = compute_totals(0.0, 0.0, []), 0
         self.earlier, self.counted, self.commit = [], set(), source_commit()
 
     def __getattr__(self, key):  # run.iterations reads settings["iterations"]
@@ -124,9 +123,8 @@ class FigureRun:
             part = {k: np.asarray(v) for k, v in compute_part().items()}
         finally:
             inner = self.earlier.pop()
-        totals = None if inner is None else compute_totals(
-            time.time() - start + inner["wall_seconds"],
-            cpu_seconds() - cpu_start + inner["cpu_seconds"], [*inner["commits"], self.commit])
+        totals = None if inner is None else add_totals(inner, compute_totals(
+            time.time() - start, cpu_seconds() - cpu_start, [self.commit]))
         os.makedirs(self.parts_dir, exist_ok=True)
         with files.replacing(path) as temporary:  # a part on disk is always a whole one
             np.savez(temporary, **part)
@@ -147,17 +145,13 @@ class FigureRun:
             outer = self.earlier[-1]
             seen_elsewhere = totals if inner is None else inner
             if outer is not None:
-                self.earlier[-1] = None if seen_elsewhere is None else compute_totals(
-                    outer["wall_seconds"] + seen_elsewhere["wall_seconds"],
-                    outer["cpu_seconds"] + seen_elsewhere["cpu_seconds"],
-                    [*outer["commits"], *seen_elsewhere["commits"]])
+                self.earlier[-1] = (None if seen_elsewhere is None
+                                    else add_totals(outer, seen_elsewhere))
             return
         if totals is None:
-            self.compute["parts_without_record"] += 1
-            return
-        self.compute["wall_seconds"] += totals["wall_seconds"]
-        self.compute["cpu_seconds"] += totals["cpu_seconds"]
-        self.compute["commits"].update(totals["commits"])
+            self.parts_without_record += 1
+        else:
+            self.compute = add_totals(self.compute, totals)
 
     def run_dir(self, algorithm, key, flag_values):
         """The parts folder of `train`'s run: named by its flags and its preset's values.
@@ -375,9 +369,7 @@ def run_figure(module, output_dir=DEFAULT_OUTPUT_DIR, quick=False, seed=0, overr
                   commit=source_commit(), compute_seconds=round(seconds, 1),
                   cpu_seconds=round(cpu, 1), load_average=[load_start, load_average()],
                   parts=run.parts, parts_compute=dict(
-                      compute_totals(run.compute["wall_seconds"], run.compute["cpu_seconds"],
-                                     run.compute["commits"]),
-                      parts_without_record=run.compute["parts_without_record"]),
+                      run.compute, parts_without_record=run.parts_without_record),
                   claims=claims, files=paths)
     if hasattr(module, "numbers"):
         record["numbers"] = module.numbers(data, run)

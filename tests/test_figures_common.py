@@ -142,7 +142,7 @@ class RunFigureTest(tf.test.TestCase):
         # outer: its own 6 s (with the new part's 2 s) plus the reused part's 100 s.
         self.assertEqual((run.compute["wall_seconds"], run.compute["cpu_seconds"]),
                          (106.0, 53.0))
-        self.assertEqual(run.compute["commits"], {"abc", run.commit})
+        self.assertEqual(run.compute["commits"], sorted({"abc", run.commit}))
         records = {name.split("-")[0]: json.load(open(os.path.join(run.parts_dir, name)))
                    for name in os.listdir(run.parts_dir) if name.endswith(".json")}
         self.assertEqual(records["new"]["wall_seconds"], 2.0)

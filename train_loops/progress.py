@@ -40,6 +40,13 @@ def compute_totals(wall_seconds, cpu_seconds, commits):
                 commits=sorted(c for c in set(commits) if c))
 
 
+def add_totals(first, second):
+    """The compute of two pieces of work together (each as `compute_totals`)."""
+    return compute_totals(first["wall_seconds"] + second["wall_seconds"],
+                          first["cpu_seconds"] + second["cpu_seconds"],
+                          [*first["commits"], *second["commits"]])
+
+
 def read_totals(value):
     """`value` (as read from JSON) as `compute_totals`, or None unless it is well formed."""
     try:
@@ -88,8 +95,7 @@ class ComputeRecord:
             return None
         wall = self.clock() - self.start if wall_seconds is None else wall_seconds
         cpu = self.cpu_clock() - self.cpu_start if cpu_seconds is None else cpu_seconds
-        return compute_totals(self.base["wall_seconds"] + wall, self.base["cpu_seconds"] + cpu,
-                              [*self.base["commits"], self.commit])
+        return add_totals(self.base, compute_totals(wall, cpu, [self.commit]))
 
     def record(self, iteration, kept_iterations):
         """Note the totals at the checkpoint of `iteration`, before it is written (so no
