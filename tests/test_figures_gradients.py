@@ -37,11 +37,13 @@ class VanishingGradientsTest(tf.test.TestCase):
         # The discriminator steps run in resumable segments: the measurements do
         # not depend on the segment length, and a stage whose last segments were
         # lost (a sitting that ended) resumes from the state the kept one ended in.
+        # The whole stage runs eagerly, the segments as tf.function: they agree.
         settings = dict(vanishing_gradients.QUICK, discriminator_steps=6)  # 3 measurement chunks
         stage = 1
 
         def measure(folder, segment_chunks):
-            run = FigureRun("vanishing_gradients", settings, 0, True,
+            eager = segment_chunks == 3
+            run = FigureRun("vanishing_gradients", dict(settings, run_eagerly=eager), 0, True,
                             os.path.join(self.get_temp_dir(), folder))
             keras.utils.set_random_seed(7)
             generator = [v.numpy() for v in vanishing_gradients._generator(run).variables]
@@ -61,8 +63,8 @@ class VanishingGradientsTest(tf.test.TestCase):
             self.assertEqual(run.parts, {"computed": 2, "reused": 1})
         self.assertAllEqual(whole["steps"], [0, 2, 4, 6])
         for key in ("minimax", "neg_log_d", "wgan", "accuracy"):
-            self.assertAllClose(segmented[key], whole[key], rtol=1e-6, atol=0, msg=key)
-            self.assertAllClose(resumed[key], whole[key], rtol=1e-6, atol=0, msg=key)
+            self.assertAllClose(segmented[key], whole[key], rtol=1e-5, atol=0, msg=key)
+            self.assertAllEqual(resumed[key], segmented[key], msg=key)
         # The stage did train: the discriminator's gradient norms moved.
         self.assertNotAllClose(whole["minimax"][0], whole["minimax"][-1])
 
