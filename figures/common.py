@@ -99,11 +99,14 @@ class FigureRun:
 
         The part is reused only if the figure's settings (or only those named
         in `settings`, when the part depends on no others), seed and
-        `depends_on` are those it was made with.
+        `depends_on` are those it was made with; settings at None do not count.
         """
         import numpy as np
 
         used = self.settings if settings is None else {k: self.settings[k] for k in settings}
+        # A setting at None (its "off" or "the data's own" value) is left out, so
+        # one added later with a None default keeps the parts made before it.
+        used = {k: v for k, v in used.items() if v is not None}
         tag = fingerprint([used, self.seed, depends_on])
         path = os.path.join(self.parts_dir, f"{key}-{tag}.npz")
         record_path = path[:-len(".npz")] + ".json"  # its compute, beside it

@@ -28,6 +28,8 @@ Setting:
   LSUN-style DCGANs, which this machine can neither store nor train.
 - Generator: `models.image_networks.dcgan_generator` at 28 px (z: 100-d
   U[-1, 1] -> 7x7x128 -> 14x14x64 -> 28x28x1, BatchNorm, ReLU, tanh).
+  `--set image_size=64` resizes MNIST to 64 px and uses the paper's 64 px
+  networks (4 transposed convolutions, 4 strided ones in the discriminator).
   Discriminator and WGAN critic: `dcgan_discriminator` (the WGAN paper's
   critic is the DCGAN discriminator too). Both networks run in training mode
   (batch statistics in BatchNorm), as in the authors' PyTorch code.
@@ -71,6 +73,7 @@ from figures import common
 
 FULL = dict(
     dataset="mnist",
+    image_size=None,  # None: the data's own (28 px); 64: resized, the paper's 4-conv networks
     batch_size=128,  # DCGAN's
     dim=64,
     latent_dim=100,
@@ -102,14 +105,14 @@ KEEP_RATIO = 1e-1  # -log D and WGAN: last / first at least this
 def _real_batches(run, seed):
     from data.images import default_manual_dir, image_batches
 
-    return image_batches(run.dataset, run.batch_size, seed,
+    return image_batches(run.dataset, run.batch_size, seed, image_size=run.image_size,
                          manual_dir=default_manual_dir(run.dataset))
 
 
 def _image_shape(run):
     from data.images import image_shape
 
-    return image_shape(run.dataset)
+    return image_shape(run.dataset, run.image_size)
 
 
 def _generator(run):
@@ -150,8 +153,8 @@ def _gan_state(model):
             + [model.seed_generator.state])
 
 
-GAN_SETTINGS = ("dataset", "batch_size", "dim", "latent_dim", "stages", "learning_rate",
-                "beta_1", "run_eagerly")
+GAN_SETTINGS = ("dataset", "image_size", "batch_size", "dim", "latent_dim", "stages",
+                "learning_rate", "beta_1", "run_eagerly")
 
 
 def _train_gan_stages(run):

@@ -104,6 +104,19 @@ class RunFigureTest(tf.test.TestCase):
         common.run_figure(module, output_dir, seed=1)  # another seed
         self.assertEqual(len(calls), 16)
 
+    def test_a_setting_at_none_leaves_a_parts_identity_unchanged(self):
+        # A setting added later with a None default must not orphan earlier parts.
+        output_dir = self.get_temp_dir()
+
+        def make(settings):
+            run = common.FigureRun("made_up", settings, 0, False, output_dir)
+            run.cached("part", lambda: {"x": np.arange(3)})
+            return run.parts
+
+        self.assertEqual(make({"scale": 2}), {"computed": 1, "reused": 0})
+        self.assertEqual(make({"scale": 2, "image_size": None}), {"computed": 0, "reused": 1})
+        self.assertEqual(make({"scale": 2, "image_size": 64}), {"computed": 1, "reused": 0})
+
     def test_the_record_sums_each_parts_compute_over_sittings(self):
         output_dir = self.get_temp_dir()
         first = common.run_figure(toy_figure([]), output_dir)["parts_compute"]

@@ -68,6 +68,23 @@ class VanishingGradientsTest(tf.test.TestCase):
         # The stage did train: the discriminator's gradient norms moved.
         self.assertNotAllClose(whole["minimax"][0], whole["minimax"][-1])
 
+    def test_image_size_64_gives_the_papers_networks(self):
+        # --set image_size=64: MNIST resized to 64 px, and the DCGAN of the paper's
+        # 64 px images (4 stride-2 layers each way: 4x4 -> 64x64).
+        run = FigureRun("vanishing_gradients", dict(vanishing_gradients.QUICK, image_size=64),
+                        0, True, self.get_temp_dir())
+        self.assertEqual(vanishing_gradients._image_shape(run), (64, 64, 1))
+        generator = vanishing_gradients._generator(run)
+        discriminator = vanishing_gradients._discriminator(run)
+        strided = [layer for layer in discriminator.layers
+                   if isinstance(layer, keras.layers.Conv2D) and layer.strides == (2, 2)]
+        self.assertLen(strided, 4)
+        self.assertEqual(tuple(generator.output.shape), (None, 64, 64, 1))
+        with tfds.testing.mock_data(num_examples=16):
+            real = next(iter(vanishing_gradients._real_batches(run, 0)))
+        self.assertEqual(real.shape, (run.batch_size, 64, 64, 1))
+        self.assertAllInRange(real, -1.0, 1.0)
+
     def test_claims_direction(self):
         # Synthetic curves with the paper's shapes: the claims hold; flat ones: they do not.
         steps = np.arange(0, 310, 10)
