@@ -299,7 +299,8 @@ def read_csv(path):
 
 
 def parse_value(text, default):
-    """`text` as the type of `default` (for --set key=value)."""
+    """`text` as the type of `default` (for --set key=value); for a None default, as a number
+    if it reads as one."""
     if isinstance(default, bool):
         if text.lower() in ("1", "true", "yes"):
             return True
@@ -309,7 +310,14 @@ def parse_value(text, default):
     if isinstance(default, (tuple, list)):
         item = default[0] if default else text
         return type(default)(parse_value(t, item) for t in text.split(",") if t)
-    if default is None:
+    if default is None:  # an optional setting: a number, none, or text
+        if text.lower() == "none":
+            return None
+        for kind in (int, float):
+            try:
+                return kind(text)
+            except ValueError:
+                pass
         return text
     return type(default)(text)
 

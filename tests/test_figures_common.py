@@ -225,6 +225,11 @@ class RunFigureTest(tf.test.TestCase):
         self.assertEqual(common.parse_value("7", 1), 7)
         self.assertEqual(common.parse_value("0.5,2", (1.0,)), (0.5, 2.0))
         self.assertEqual(common.parse_value("1,10,25", [1]), [1, 10, 25])
+        # An optional setting (None by default): a number, none, or text.
+        self.assertEqual(common.parse_value("64", None), 64)
+        self.assertEqual(common.parse_value("0.5", None), 0.5)
+        self.assertIsNone(common.parse_value("None", None))
+        self.assertEqual(common.parse_value("mnist", None), "mnist")
         with self.assertRaises(ValueError):
             common.parse_value("maybe", True)
 
