@@ -131,7 +131,8 @@ def kernel_inception_distance(f1, f2, num_subsets=100, subset_size=1000, seed=0)
     subsets of ``subset_size`` rows each, drawn without replacement from each
     set, and the mean and (population) standard deviation over the subsets
     are returned. The estimate is unbiased and not clamped, so it can be
-    negative when the distributions are equal.
+    negative when the distributions are equal. When ``subset_size`` is the
+    size of both sets, every subset is the whole set: it is computed once.
 
     ``seed`` seeds the subset choice (`numpy.random.default_rng`).
     """
@@ -147,6 +148,11 @@ def kernel_inception_distance(f1, f2, num_subsets=100, subset_size=1000, seed=0)
     if not (isinstance(subset_size, (int, np.integer)) and 2 <= subset_size <= max_size):
         raise ValueError(f"subset_size must be an integer in [2, {max_size}], got {subset_size}.")
 
+    if subset_size == f1.shape[0] == f2.shape[0]:
+        # Every "subset" is then the whole of both sets, reordered, and the
+        # estimator does not depend on the order: one evaluation is all of them
+        # (the reference code would repeat it num_subsets times), std 0.
+        return float(_unbiased_mmd2_cubic(f1, f2)), 0.0
     rng = np.random.default_rng(seed)
     mmd2 = np.empty(num_subsets)
     for i in range(num_subsets):

@@ -201,6 +201,19 @@ class KernelInceptionDistanceTest(tf.test.TestCase):
         self.assertAllClose(mean, self._direct_unbiased_mmd2(x, y), rtol=1e-12)
         self.assertEqual(std, 0.0)
 
+    def test_subsets_of_the_whole_sets_are_one_evaluation(self):
+        # subset_size = both sizes: every subset is a reordering of the whole
+        # sets, and the estimator is order-free; computed once, std 0.
+        rng = np.random.default_rng(2)
+        x, y = rng.normal(size=(9, 3)), rng.normal(size=(9, 3)) + 0.3
+        mean, std = kernel_inception_distance(x, y, num_subsets=50, subset_size=9)
+        self.assertAllClose(mean, self._direct_unbiased_mmd2(x, y), rtol=1e-12)
+        self.assertEqual(std, 0.0)
+        # The same sets reordered give the same estimate.
+        order = rng.permutation(9)
+        self.assertAllClose(kernel_inception_distance(x[order], y[order[::-1]], 50, 9)[0],
+                            mean, rtol=1e-12)
+
     def test_set_against_itself_is_negative_not_clamped(self):
         # With y = x the unbiased estimate is 2 (mean off-diagonal k - mean diagonal k) / m,
         # negative because k(x, x) + k(y, y) >= 2 k(x, y) for a positive-definite kernel.
