@@ -153,6 +153,21 @@ def _gan_state(model):
             + [model.seed_generator.state])
 
 
+def _state_part(variables):
+    """Variables' values as a part: {v0000: ..., v0001: ...}, in their order."""
+    return {f"v{i:04d}": v.numpy() for i, v in enumerate(variables)}
+
+
+def _state_values(part):
+    """The values `_state_part` stored, in their order (other entries left out)."""
+    return [part[key] for key in sorted(part) if key.startswith("v")]
+
+
+def _assign(variables, values):
+    for variable, value in zip(variables, values):
+        variable.assign(value)
+
+
 GAN_SETTINGS = ("dataset", "image_size", "batch_size", "dim", "latent_dim", "stages",
                 "learning_rate", "beta_1", "run_eagerly")
 
@@ -173,19 +188,18 @@ def _train_gan_stages(run):
             if model is None:
                 model = _build_gan(run)
                 if previous is not None:  # resuming from the stage before
-                    for variable, value in zip(_gan_state(model), previous):
-                        variable.assign(value)
+                    _assign(_gan_state(model), previous)
             data = model.critic_batches(_real_batches(run, 1000 * run.seed + k))
             model.fit(data, steps_per_epoch=target - start, epochs=1, verbose=0,
                       callbacks=[progress.callback()])
-            return {f"v{i:04d}": v.numpy() for i, v in enumerate(_gan_state(model))}
+            return _state_part(_gan_state(model))
 
         # The GAN stages depend on the GAN's settings only: changing the
         # discriminator's (e.g. --set discriminator_steps=...) reuses them.
         part = run.cached(f"gan-stage{k}", train_stage, settings=GAN_SETTINGS, stage=target)
         if model is None:  # this stage came from disk
             progress.update(target - start, reused=True)
-        previous = [part[key] for key in sorted(part)]
+        previous = _state_values(part)
         states.append(previous)
     return states
 
@@ -201,8 +215,7 @@ def _measure_stage(run, k, generator_values, segment_chunks=SEGMENT_CHUNKS):
     from models import losses, random
 
     generator = _generator(run)
-    for variable, value in zip(generator.variables, generator_values):
-        variable.assign(value)
+    _assign(generator.variables, generator_values)
     keras.utils.set_random_seed(1000 * run.seed + 100 + k)
     discriminator, critic = _discriminator(run), _discriminator(run)
     d_optimizer = _adam(run)
@@ -278,8 +291,7 @@ def _measure_stage(run, k, generator_values, segment_chunks=SEGMENT_CHUNKS):
         def segment(start=start, stop=stop, values=values):
             computed.append(True)
             if values is not None:
-                for variable, value in zip(state, values):
-                    variable.assign(value)
+                _assign(state, values)
             # A fresh stream, as in a new sitting: a second iterator of the same
             # dataset would reshuffle differently.
             stream = _real_batches(run, 1000 * run.seed + 300 + k).batch(every).skip(start)
@@ -291,15 +303,14 @@ def _measure_stage(run, k, generator_values, segment_chunks=SEGMENT_CHUNKS):
                 train(real)
                 measured.append(measure(real[-1]))  # accuracy on the last real batch trained on
                 progress.update()
-            return dict(rows=np.array([m.numpy() for m in measured]),
-                        **{f"v{i:04d}": v.numpy() for i, v in enumerate(state)})
+            return dict(rows=np.array([m.numpy() for m in measured]), **_state_part(state))
 
         part = run.cached(f"measure-stage{k}-chunks{start}", segment, stage=k,
                           chunks=(start, stop))
         if not computed:
             progress.update(stop - start, reused=True)
         rows.append(part["rows"])
-        values = [part[key] for key in sorted(part) if key.startswith("v")]
+        values = _state_values(part)
     rows = np.concatenate(rows)
     samples = generator(random.latent(tf.constant([run.sample_images, run.latent_dim]),
                                       "uniform", keras.random.SeedGenerator(run.seed)),
