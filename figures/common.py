@@ -374,10 +374,17 @@ def run_figure(module, output_dir=DEFAULT_OUTPUT_DIR, quick=False, seed=0, overr
         figure.savefig(temporary, dpi=100, bbox_inches="tight")
     plt.close(figure)
     claims = {k: bool(v) for k, v in module.claims(data, run).items()}
+    # A part's name follows the settings, not the code: say when reused parts
+    # were made by other code (their commits are also in the record).
+    commit = source_commit()
+    older = [c for c in run.compute["commits"] if c != commit]
+    if older:
+        run.log(f"reused parts made at commit(s) {', '.join(older)} (this code: {commit}); "
+                f"delete {run.parts_dir} to remake them with this code")
     # Provenance for the gallery: the code, and how busy the machine was (a
     # loaded machine stretches wall time; CPU time is closer to an idle run's).
     record = dict(figure=name, command=command, quick=quick, seed=seed, settings=settings,
-                  commit=source_commit(), compute_seconds=round(seconds, 1),
+                  commit=commit, compute_seconds=round(seconds, 1),
                   cpu_seconds=round(cpu, 1), load_average=[load_start, load_average()],
                   parts=run.parts, parts_compute=dict(
                       run.compute, parts_without_record=run.parts_without_record),

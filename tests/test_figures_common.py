@@ -1,5 +1,6 @@
 """The frame the figure scripts share: settings, outputs, resumable parts, the command line."""
 
+import io
 import json
 import os
 import subprocess
@@ -119,8 +120,10 @@ class RunFigureTest(tf.test.TestCase):
 
     def test_the_record_sums_each_parts_compute_over_sittings(self):
         output_dir = self.get_temp_dir()
-        first = common.run_figure(toy_figure([]), output_dir)["parts_compute"]
+        with mock.patch("sys.stderr", new_callable=io.StringIO) as log:
+            first = common.run_figure(toy_figure([]), output_dir)["parts_compute"]
         self.assertEqual(first["commits"], [common.source_commit()])
+        self.assertNotIn("made at commit", log.getvalue())
         self.assertEqual(first["parts_without_record"], 0)
         # A later sitting that reuses every part counts their compute, not its own.
         parts = os.path.join(output_dir, "made_up_parts")
@@ -130,7 +133,12 @@ class RunFigureTest(tf.test.TestCase):
             json.dump(dict(wall_seconds=100.0, cpu_seconds=50.0, commits=["abc"]), f)
         os.remove(os.path.join(parts, records[1]))  # a part made before parts kept a record
         others = [json.load(open(os.path.join(parts, name))) for name in records[2:]]
-        again = common.run_figure(toy_figure([]), output_dir)["parts_compute"]
+        with mock.patch("sys.stderr", new_callable=io.StringIO) as log:
+            again = common.run_figure(toy_figure([]), output_dir)["parts_compute"]
+        # The part made by other code is named in the log, with where to delete it.
+        self.assertIn(f"made at commit(s) abc (this code: {common.source_commit()})",
+                      log.getvalue())
+        self.assertIn(parts, log.getvalue())
         self.assertEqual(again["parts_without_record"], 1)
         self.assertEqual(again["commits"], sorted(["abc", common.source_commit()]))
         self.assertAllClose(again["wall_seconds"], 100.0 + sum(o["wall_seconds"] for o in others))
