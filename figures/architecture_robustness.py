@@ -40,6 +40,11 @@ the widest setting whose nine runs fit about 2 hours on 2 cores: a WGAN-GP
 iteration took 0.07 s at dim 16 and 0.12 s at dim 32 here (bf16, idle
 machine), and dim 64 costs about 3x dim 32. `--set dim=64 --set
 iterations=100000` restores the papers' width and (roughly) their length.
+`--set image_size=64` resizes MNIST to 64 x 64 and gives every cell the
+papers' 64 px networks (4 transposed convolutions in the DCGAN generators,
+against 2 at 28 px); `--set image_size=64 --set architectures=dcgan_no_bn`
+is the no-BatchNorm column alone at the papers' resolution, where the papers
+saw the GAN fail (docs/figures.md, section 8).
 An earlier version ran 1000 iterations at dim 16: there WGAN had barely
 started (uniform grey without BatchNorm) and WGAN-GP with the MLP generator
 was one noisy blob (`--set iterations=1000 --set dim=16`). The grey was not
@@ -70,6 +75,7 @@ FULL = dict(
     architectures=("dcgan", "dcgan_no_bn", "mlp"),
     iterations=10000,      # generator iterations of every cell (papers: ~100k+)
     dim=32,                # base filter count (papers: 64)
+    image_size=None,       # None: the data's own (28); 64: MNIST resized, the papers' networks
     eval_samples=1000,
     sample_every=2500,
     mixed_precision="auto",  # bfloat16 on a CPU with native bf16, else float32
@@ -96,6 +102,8 @@ def train_cell(run, algorithm, architecture, classifier):
                  checkpoint_every=max(run.iterations // 4, 2), classifier=classifier,
                  mixed_precision=run.mixed_precision,
                  run_eagerly=str(run.run_eagerly).lower())
+    if run.image_size is not None:
+        flags["image_size"] = run.image_size
     if run.batch_size:
         flags["batch_size"] = run.batch_size
     if run.n_critic:
@@ -180,7 +188,8 @@ def plot(data, run):
                 ax.set_ylabel(ALGORITHMS[algorithm][1], fontsize=12)
             if i == rows - 1:
                 ax.set_xlabel(ARCHITECTURES[architecture], fontsize=11)
-    fig.suptitle(f"Figure 8: Architecture robustness: {run.dataset} samples after "
+    size = "" if run.image_size is None else f" at {run.image_size} px"
+    fig.suptitle(f"Figure 8: Architecture robustness: {run.dataset} samples{size} after "
                  f"{run.iterations} generator iterations (dim {run.dim}); rows: algorithm, "
                  f"columns: generator\n(cf. WGAN Figs. 5-7, WGAN-GP Fig. 2; classifier-FID: "
                  f"lower is better, classifier score: 1-10, higher is better)", fontsize=11)

@@ -2,6 +2,7 @@
 
 import json
 import os
+from unittest import mock
 
 import keras
 import numpy as np
@@ -36,6 +37,19 @@ class ArchitectureRobustnessTest(tf.test.TestCase):
         self.assertAllInRange(data["score"], 1.0, 10.0)
         self.assertGreater(data["grids"].std(), 0)  # real pictures, not blank panels
         self.assertIn("FID(WGAN-GP, mlp) < FID(GAN, mlp)", record["claims"])
+
+    def test_image_size_reaches_every_cells_run_only_when_set(self):
+        module = architecture_robustness
+        for image_size, expected in ((None, None), (64, 64)):
+            run = FigureRun("architecture_robustness", dict(module.FULL, image_size=image_size),
+                            0, False, "/x")
+            with mock.patch.object(run, "train") as train:
+                module.train_cell(run, "wgan", "dcgan_no_bn", "mnist.keras")
+            (algorithm, key), flags = train.call_args
+            self.assertEqual((algorithm, key, flags["architecture"]),
+                             ("wgan", "wgan-dcgan_no_bn", "dcgan_no_bn"))
+            # Left out at None: the 28 px cells keep the names of the parts made before.
+            self.assertEqual(flags.get("image_size"), expected)
 
     def test_a_failed_run_is_shown_as_failed_and_counts_as_worst(self):
         run_dir = os.path.join(self.get_temp_dir(), "failed_run")
