@@ -126,6 +126,16 @@ def read_run(run_dir, column, window):
     return metrics["iteration"], raw, median_filter(raw, window), images["iteration"], images["fid"]
 
 
+def curve_limits(filtered, *levels, margin=0.1):
+    """y-limits around the median-filtered curve (and `levels`, such as log 2), `margin` of its
+    range beyond each end: the raw estimate's rare spikes (a discriminator loss of 10 on one
+    batch) would otherwise squash the curve the figure is about into a line."""
+    values = np.concatenate([np.ravel(filtered), np.ravel(levels)])
+    low, high = float(np.min(values)), float(np.max(values))
+    pad = margin * (high - low) if high > low else 0.5
+    return low - pad, high + pad
+
+
 def gans(run):
     """The GANs of this run's settings: GANS, without the k = 5 one unless `gan_k5`."""
     return [g for g in GANS if g[0] == "gan" or run.gan_k5]
@@ -172,11 +182,12 @@ def plot(data, run):
     for column, (name, title, label, color) in enumerate(panels):
         ax = axes[0, column]
         ax.plot(data[f"{name}_iteration"], data[f"{name}_estimate"], color=color, alpha=0.2,
-                lw=0.6, label=f"{label}, raw")
+                lw=0.6, label=f"{label}, raw (spikes off the axis)")
         ax.plot(data[f"{name}_iteration"], data[f"{name}_filtered"], color=color, lw=2,
                 label=f"{label}, median filter ({run.median_window})")
         if name != "wgan":
             ax.axhline(LOG2, color="k", ls="--", lw=1, label="log 2")
+        ax.set_ylim(*curve_limits(data[f"{name}_filtered"], *([] if name == "wgan" else [LOG2])))
         ax.set_xlabel("generator iterations")
         ax.set_ylabel(label, color=color)
         ax.set_title(title)

@@ -22,6 +22,13 @@ class HelpersTest(tf.test.TestCase):
         self.assertAllClose(wasserstein_tracks_quality.spearman([1, 2, 3, 4], [4, 3, 2, 1]), -1.0)
         self.assertTrue(np.isnan(wasserstein_tracks_quality.spearman([1, 1, 1], [1, 2, 3])))
 
+    def test_curve_limits_hold_the_filtered_curve_and_levels_not_raw_spikes(self):
+        limits = wasserstein_tracks_quality.curve_limits
+        self.assertAllClose(limits(np.array([0.2, 0.6, 0.4])), (0.16, 0.64))
+        self.assertAllClose(limits(np.array([0.2, 0.4]), np.log(2.0)),
+                            (0.2 - 0.1 * (np.log(2.0) - 0.2), np.log(2.0) * 1.1 - 0.02))
+        self.assertAllClose(limits(np.array([0.3, 0.3])), (-0.2, 0.8))  # flat: +-0.5
+
     def test_wall_clock_and_early_fid(self):
         images = dict(seconds=np.array([12.0, 25.0, 40.0]), eval_seconds=np.array([2.0, 3.0, 5.0]))
         seconds = quality_vs_time.training_seconds(images)
