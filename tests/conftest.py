@@ -2,10 +2,20 @@
 
 import os
 
+import pytest
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TF's C++ start-up chatter out
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's, which reads the groups
 def pytest_collection_modifyitems(config, items):
     # tf.test.TestCase has a deprecated helper method named `test_session`,
     # which pytest would collect as a test and report as skipped.
     items[:] = [item for item in items if item.name != "test_session"]
+    # A module with a setUpModule (which starts all its command-line runs in the
+    # background) is one xdist group: on one worker (pytest.ini: --dist loadgroup),
+    # not split across both, each repeating every run.
+    for item in items:
+        module = getattr(item, "module", None)
+        if hasattr(module, "setUpModule"):
+            item.add_marker(pytest.mark.xdist_group(module.__name__))
