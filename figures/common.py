@@ -375,8 +375,9 @@ def run_figure(module, output_dir=DEFAULT_OUTPUT_DIR, quick=False, seed=0, overr
     plt.close(figure)
     claims = {k: bool(v) for k, v in module.claims(data, run).items()}
     # A part's name follows the settings, not the code: say when reused parts
-    # were made by other code (their commits are also in the record).
-    commit = source_commit()
+    # were made by other code (their commits are also in the record). `run.commit`
+    # is the one this sitting's parts were tagged with.
+    commit = run.commit
     older = [c for c in run.compute["commits"] if c != commit]
     if older:
         run.log(f"reused parts made at commit(s) {', '.join(older)} (this code: {commit}); "
