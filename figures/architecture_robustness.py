@@ -79,8 +79,8 @@ FULL = dict(
     eval_samples=1000,
     sample_every=2500,
     mixed_precision="auto",  # bfloat16 on a CPU with native bf16, else float32
-    batch_size=0,          # 0: each preset's own (GAN 128, WGAN and WGAN-GP 64)
-    n_critic=0,            # 0: each preset's own (GAN 1, WGAN and WGAN-GP 5)
+    batch_size=None,       # None: each preset's own (GAN 128, WGAN and WGAN-GP 64)
+    n_critic=None,         # None: each preset's own (GAN 1, WGAN and WGAN-GP 5)
     authors_schedule=True,  # WGAN: the authors' 100 critic updates early and every 500th
     run_eagerly=False,
 )
@@ -100,14 +100,9 @@ def train_cell(run, algorithm, architecture, classifier):
                  eval_every=run.iterations,
                  eval_samples=run.eval_samples, sample_every=run.sample_every,
                  checkpoint_every=max(run.iterations // 4, 2), classifier=classifier,
-                 mixed_precision=run.mixed_precision,
+                 mixed_precision=run.mixed_precision, image_size=run.image_size,
+                 batch_size=run.batch_size, n_critic=run.n_critic,
                  run_eagerly=str(run.run_eagerly).lower())
-    if run.image_size is not None:
-        flags["image_size"] = run.image_size
-    if run.batch_size:
-        flags["batch_size"] = run.batch_size
-    if run.n_critic:
-        flags["n_critic"] = run.n_critic
     if algorithm == "wgan":
         flags["authors_schedule"] = str(run.authors_schedule).lower()
     return run.train(algorithm, f"{algorithm}-{architecture}", **flags)

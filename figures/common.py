@@ -184,13 +184,17 @@ class FigureRun:
         same flags and preset values is reused, an interrupted one resumed
         from its checkpoint.
         A run that stops on non-finite numbers is a result (its summary.json
-        holds the failure), not an error.
+        holds the failure), not an error. Flags at None are left at their defaults.
         """
         from absl import flags
 
         from train_loops import cli, runner
 
         command = importlib.import_module(f"train_loops.{algorithm}").COMMAND
+        # A flag at None is left at the command's default: not passed, and not
+        # in the run's name, so a figure setting added later with a None default
+        # keeps the runs made before it (as `cached` does for settings).
+        flag_values = {k: v for k, v in flag_values.items() if v is not None}
         flag_values = dict(flag_values, seed=flag_values.get("seed", self.seed))
         run_dir = self.run_dir(algorithm, key, flag_values)
         summary_path = os.path.join(run_dir, "summary.json")

@@ -85,7 +85,7 @@ FULL = dict(
     grid_hidden_units=128,  # the toy presets' default width
     eval_every=500,
     eval_samples=2500,  # VEEGAN / PacGAN
-    batch_size=0,  # 0: each preset's own
+    batch_size=None,  # None: each preset's own
     run_eagerly=False,
 )
 QUICK = dict(FULL, ring_seeds=1, ring_iterations=4, snapshots=(2, 4), authors_hidden_units=8,
@@ -100,9 +100,7 @@ MODE_COLORS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "
 def train(run, row_or_algorithm, seed, grid=False):
     """One run of the ring (a RING_ROWS key) or of the grid (an algorithm); returns its folder."""
     shared = dict(seed=seed, eval_every=run.eval_every, eval_samples=run.eval_samples,
-                  run_eagerly=str(run.run_eagerly).lower())
-    if run.batch_size:
-        shared["batch_size"] = run.batch_size
+                  batch_size=run.batch_size, run_eagerly=str(run.run_eagerly).lower())
     if grid:
         flags = dict(shared, dataset=GRID, iterations=run.grid_iterations,
                      hidden_units=run.grid_hidden_units, sample_every=run.grid_iterations,

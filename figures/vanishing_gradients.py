@@ -33,6 +33,9 @@ Setting:
   Discriminator and WGAN critic: `dcgan_discriminator` (the WGAN paper's
   critic is the DCGAN discriminator too). Both networks run in training mode
   (batch statistics in BatchNorm), as in the authors' PyTorch code.
+  `--set fresh_discriminator=no_bn` measures with a fresh discriminator
+  without BatchNorm (`wgan_gp_dcgan_critic`), the GAN training and the
+  critic unchanged.
 - GAN training before each stage: the standard GAN with the non-saturating
   generator cost (DCGAN's Adam 2e-4, beta1 0.5; k = 1), held fixed from each
   stage on.
@@ -85,6 +88,10 @@ FULL = dict(
     critic_learning_rate=5e-5,  # the WGAN paper's RMSProp
     clip_value=0.01,
     sample_images=16,
+    # None: each stage's fresh discriminator is the DCGAN one (BatchNorm);
+    # "no_bn": the same without BatchNorm (a probe of why the minimax gradient
+    # does not vanish here; the GAN training and the WGAN critic keep it).
+    fresh_discriminator=None,
     run_eagerly=False,  # True: no tf.function tracing (faster for the few steps of --quick)
 )
 QUICK = dict(FULL, batch_size=8, dim=4, stages=(1, 2), discriminator_steps=4,
@@ -121,9 +128,15 @@ def _generator(run):
     return image_networks.dcgan_generator(_image_shape(run), run.latent_dim, run.dim)
 
 
-def _discriminator(run):
+FRESH_DISCRIMINATORS = (None, "no_bn")
+
+
+def _discriminator(run, kind=None):
+    """The DCGAN discriminator; `kind` "no_bn": the same convolutions without BatchNorm."""
     from models import image_networks
 
+    if kind == "no_bn":
+        return image_networks.wgan_gp_dcgan_critic(_image_shape(run), run.dim)
     return image_networks.dcgan_discriminator(_image_shape(run), run.dim)
 
 
@@ -217,7 +230,7 @@ def _measure_stage(run, k, generator_values, segment_chunks=SEGMENT_CHUNKS):
     generator = _generator(run)
     _assign(generator.variables, generator_values)
     keras.utils.set_random_seed(1000 * run.seed + 100 + k)
-    discriminator, critic = _discriminator(run), _discriminator(run)
+    discriminator, critic = _discriminator(run, run.fresh_discriminator), _discriminator(run)
     d_optimizer = _adam(run)
     c_optimizer = keras.optimizers.RMSprop(run.critic_learning_rate)
     d_optimizer.build(discriminator.trainable_variables)
@@ -322,6 +335,9 @@ def _measure_stage(run, k, generator_values, segment_chunks=SEGMENT_CHUNKS):
 def compute(run):
     if run.discriminator_steps < 1 or run.measure_every < 1:
         raise common.UsageError("discriminator_steps and measure_every must be positive")
+    if run.fresh_discriminator not in FRESH_DISCRIMINATORS:
+        raise common.UsageError(f"fresh_discriminator must be none or no_bn, "
+                                f"got {run.fresh_discriminator!r}")
     states = _train_gan_stages(run)
     generator_size = len(_generator(run).variables)
     parts = [run.cached(f"measure-stage{k}",

@@ -220,6 +220,9 @@ class RunFigureTest(tf.test.TestCase):
         finally:
             gan.COMMAND.presets["toy"] = toy
         self.assertEqual(run.parts, {"computed": 2, "reused": 2})
+        # So does a flag at None: left at its default, and out of the run's name.
+        self.assertEqual(run.train("gan", "tiny", **flags, image_size=None), first)
+        self.assertEqual(run.parts, {"computed": 2, "reused": 3})
 
     def test_bad_overrides_are_refused(self):
         module = toy_figure([])

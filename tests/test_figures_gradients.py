@@ -8,7 +8,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from figures import gradient_norms, vanishing_gradients
-from figures.common import FigureRun
+from figures.common import FigureRun, UsageError
 from models.networks import toy_mlp
 from figure_testing import run_quick
 
@@ -85,6 +85,26 @@ class VanishingGradientsTest(tf.test.TestCase):
         self.assertEqual(real.shape, (run.batch_size, 64, 64, 1))
         self.assertAllInRange(real, -1.0, 1.0)
 
+    def test_the_fresh_discriminator_can_leave_out_batchnorm(self):
+        run = FigureRun("vanishing_gradients", dict(vanishing_gradients.QUICK,
+                                                    fresh_discriminator="no_bn"),
+                        0, True, self.get_temp_dir())
+
+        def layer_kinds(model):
+            return [type(layer).__name__ for layer in model.layers]
+
+        with_bn = layer_kinds(vanishing_gradients._discriminator(run))
+        without = layer_kinds(vanishing_gradients._discriminator(run, run.fresh_discriminator))
+        self.assertIn("BatchNormalization", with_bn)
+        self.assertNotIn("BatchNormalization", without)
+        # Otherwise the same network: the same layers once BatchNorm is taken out.
+        self.assertEqual(without, [k for k in with_bn if k != "BatchNormalization"])
+        bad = FigureRun("vanishing_gradients", dict(vanishing_gradients.QUICK,
+                                                    fresh_discriminator="layer"),
+                        0, True, self.get_temp_dir())
+        with self.assertRaisesRegex(UsageError, "fresh_discriminator must be none or no_bn"):
+            vanishing_gradients.compute(bad)
+
     def test_claims_direction(self):
         # Synthetic curves with the paper's shapes: the claims hold; flat ones: they do not.
         steps = np.arange(0, 310, 10)
@@ -149,6 +169,26 @@ class GradientNormsTest(tf.test.TestCase):
             expected = np.sqrt(2 / batch) * np.sqrt(units) * w ** (depth + 1) * units ** depth
             self.assertAllClose(norms, expected, rtol=1e-5)
         keras.backend.clear_session()
+
+    def test_the_fresh_discriminator_can_leave_out_batchnorm(self):
+        run = FigureRun("vanishing_gradients", dict(vanishing_gradients.QUICK,
+                                                    fresh_discriminator="no_bn"),
+                        0, True, self.get_temp_dir())
+
+        def layer_kinds(model):
+            return [type(layer).__name__ for layer in model.layers]
+
+        with_bn = layer_kinds(vanishing_gradients._discriminator(run))
+        without = layer_kinds(vanishing_gradients._discriminator(run, run.fresh_discriminator))
+        self.assertIn("BatchNormalization", with_bn)
+        self.assertNotIn("BatchNormalization", without)
+        # Otherwise the same network: the same layers once BatchNorm is taken out.
+        self.assertEqual(without, [k for k in with_bn if k != "BatchNormalization"])
+        bad = FigureRun("vanishing_gradients", dict(vanishing_gradients.QUICK,
+                                                    fresh_discriminator="layer"),
+                        0, True, self.get_temp_dir())
+        with self.assertRaisesRegex(UsageError, "fresh_discriminator must be none or no_bn"):
+            vanishing_gradients.compute(bad)
 
     def test_claims_direction(self):
         run = FigureRun("gradient_norms", gradient_norms.FULL, 0, False, "")
