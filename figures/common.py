@@ -267,7 +267,8 @@ class FigureRun:
         path = os.path.join("classifiers", f"{dataset}.keras")
         if not os.path.exists(path):
             self.log(f"training the {dataset} classifier for classifier-FID into {path}")
-            model, accuracy = classifier.train_classifier(dataset, verbose=0)
+            # A few minutes of training: keras' bar shows each epoch's progress and ETA.
+            model, accuracy = classifier.train_classifier(dataset, verbose=1)
             classifier.save_classifier(model, path, dict(test_accuracy=accuracy))
             self.log(f"{dataset} classifier: test accuracy {accuracy:.4f}")
         return path
