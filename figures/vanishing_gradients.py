@@ -181,8 +181,17 @@ def _assign(variables, values):
         variable.assign(value)
 
 
-GAN_SETTINGS = ("dataset", "image_size", "batch_size", "dim", "latent_dim", "stages",
+GAN_SETTINGS = ("dataset", "image_size", "batch_size", "dim", "latent_dim",
                 "learning_rate", "beta_1", "run_eagerly")
+
+
+def _up_to_stage(run, k, settings=None):
+    """`cached`'s arguments for a part of stage k: `settings` (default: every
+    setting) but `stages`, and the stages up to k. A stage's parts do not
+    depend on the stages after it, so `--set stages=468` makes the first
+    stage of the full figure."""
+    names = tuple(name for name in (settings or run.settings) if name != "stages")
+    return dict(settings=names, stages=tuple(run.stages[:k + 1]))
 
 
 def _train_gan_stages(run):
@@ -209,7 +218,7 @@ def _train_gan_stages(run):
 
         # The GAN stages depend on the GAN's settings only: changing the
         # discriminator's (e.g. --set discriminator_steps=...) reuses them.
-        part = run.cached(f"gan-stage{k}", train_stage, settings=GAN_SETTINGS, stage=target)
+        part = run.cached(f"gan-stage{k}", train_stage, **_up_to_stage(run, k, GAN_SETTINGS))
         if model is None:  # this stage came from disk
             progress.update(target - start, reused=True)
         previous = _state_values(part)
@@ -318,8 +327,8 @@ def _measure_stage(run, k, generator_values, segment_chunks=SEGMENT_CHUNKS):
                 progress.update()
             return dict(rows=np.array([m.numpy() for m in measured]), **_state_part(state))
 
-        part = run.cached(f"measure-stage{k}-chunks{start}", segment, stage=k,
-                          chunks=(start, stop))
+        part = run.cached(f"measure-stage{k}-chunks{start}", segment, chunks=(start, stop),
+                          **_up_to_stage(run, k))
         if not computed:
             progress.update(stop - start, reused=True)
         rows.append(part["rows"])
@@ -341,7 +350,8 @@ def compute(run):
     states = _train_gan_stages(run)
     generator_size = len(_generator(run).variables)
     parts = [run.cached(f"measure-stage{k}",
-                        lambda k=k, s=s: _measure_stage(run, k, s[:generator_size]))
+                        lambda k=k, s=s: _measure_stage(run, k, s[:generator_size]),
+                        **_up_to_stage(run, k))
              for k, s in enumerate(states)]
     data = {key: np.stack([part[key] for part in parts])
             for key in ("minimax", "neg_log_d", "wgan", "accuracy", "samples")}

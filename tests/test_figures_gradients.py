@@ -32,6 +32,14 @@ class VanishingGradientsTest(tf.test.TestCase):
         self.assertEqual(data["samples"].shape, (stages, settings["sample_images"], 28, 28, 1))
         self.assertAllInRange(data["samples"], -1.0, 1.0)  # tanh
         self.assertLen(record["claims"], 6)
+        # A stage's parts do not depend on the stages after it: the first stage
+        # alone is all reused from the full run's parts.
+        run = FigureRun("vanishing_gradients", dict(settings, stages=settings["stages"][:1]),
+                        0, True, self.get_temp_dir())
+        with tfds.testing.mock_data(num_examples=32):
+            first = vanishing_gradients.compute(run)
+        self.assertEqual(run.parts["computed"], 0)
+        self.assertAllEqual(first["minimax"], data["minimax"][:1])
 
     def test_measurement_resumes_from_segments(self):
         # The discriminator steps run in resumable segments: the measurements do
