@@ -178,26 +178,6 @@ class GradientNormsTest(tf.test.TestCase):
             self.assertAllClose(norms, expected, rtol=1e-5)
         keras.backend.clear_session()
 
-    def test_the_fresh_discriminator_can_leave_out_batchnorm(self):
-        run = FigureRun("vanishing_gradients", dict(vanishing_gradients.QUICK,
-                                                    fresh_discriminator="no_bn"),
-                        0, True, self.get_temp_dir())
-
-        def layer_kinds(model):
-            return [type(layer).__name__ for layer in model.layers]
-
-        with_bn = layer_kinds(vanishing_gradients._discriminator(run))
-        without = layer_kinds(vanishing_gradients._discriminator(run, run.fresh_discriminator))
-        self.assertIn("BatchNormalization", with_bn)
-        self.assertNotIn("BatchNormalization", without)
-        # Otherwise the same network: the same layers once BatchNorm is taken out.
-        self.assertEqual(without, [k for k in with_bn if k != "BatchNormalization"])
-        bad = FigureRun("vanishing_gradients", dict(vanishing_gradients.QUICK,
-                                                    fresh_discriminator="layer"),
-                        0, True, self.get_temp_dir())
-        with self.assertRaisesRegex(UsageError, "fresh_discriminator must be none or no_bn"):
-            vanishing_gradients.compute(bad)
-
     def test_claims_direction(self):
         run = FigureRun("gradient_norms", gradient_norms.FULL, 0, False, "")
         layers = np.arange(1, 13)
