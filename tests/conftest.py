@@ -15,7 +15,12 @@ def pytest_collection_modifyitems(config, items):
     # A module with a setUpModule (which starts all its command-line runs in the
     # background) is one xdist group: on one worker (pytest.ini: --dist loadgroup),
     # not split across both, each repeating every run.
+    # Likewise a class with its own setUpClass: split across the workers, its
+    # set-up (a subprocess run, say) would run once on each.
     for item in items:
         module = getattr(item, "module", None)
+        cls = getattr(item, "cls", None)
         if hasattr(module, "setUpModule"):
             item.add_marker(pytest.mark.xdist_group(module.__name__))
+        elif cls is not None and "setUpClass" in vars(cls):
+            item.add_marker(pytest.mark.xdist_group(f"{module.__name__}.{cls.__name__}"))

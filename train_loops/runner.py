@@ -502,12 +502,22 @@ def train(command):
     """
     from train_loops.files import WriteError, reason_of
 
+    determinism_before = op_determinism()
     try:
         try:
             fit_and_write(command)
         except OSError as error:  # a folder that could not be made, a file not removed
             raise WriteError(error.filename or default_output_dir(command),
                              reason_of(error)) from None
+        finally:
+            if op_determinism() and not determinism_before:
+                # --deterministic turned it on for the whole process: a run in
+                # process (a test, a notebook) must not leave it on, and Keras'
+                # XLA off with it, for what follows. TensorFlow's switch back
+                # is not public.
+                from tensorflow.python.framework import config
+
+                config.disable_op_determinism()
     except WriteError as error:
         import tensorflow as tf
 
@@ -515,6 +525,15 @@ def train(command):
             os.path.join(default_output_dir(command), "checkpoints"))
         raise WriteError(error.path, f"{error.reason}; the last good checkpoint is "
                                      f"{latest or 'none'} (--resume continues from it)") from None
+
+
+def op_determinism():
+    """Whether TensorFlow's op determinism is on (False before TensorFlow is loaded)."""
+    if "tensorflow" not in sys.modules:
+        return False
+    from tensorflow.python.framework import config
+
+    return config.is_op_determinism_enabled()
 
 
 def fit_and_write(command):
