@@ -131,17 +131,21 @@ class FolderCommandTest(tf.test.TestCase):
         root = self.get_temp_dir()
         folders = {"L": make_folder(os.path.join(root, "gray"), "L"),
                    "RGB": make_folder(os.path.join(root, "colour"), "RGB")}
+        # One grayscale file cannot be decoded: --skip_bad_images passes it over
+        # (without the flag it is refused: the test below).
+        truncate(os.path.join(folders["L"], "cats", "3.png"))
         # Each algorithm trains; WGAN-GP (the longest run) also resumes, and
         # GAN and WGAN-GP's generators write samples (grayscale and colour).
         for algorithm, mode in (("gan", "RGB"), ("wgan_gp", "L")):
             output_dir = os.path.join(root, f"run-{algorithm}")
             args = [f"--dataset=folder:{folders[mode]}", *SMALL, f"--output_dir={output_dir}"]
             if algorithm != "gan":
-                args.append("--n_critic=2")
+                args += ["--n_critic=2", "--skip_bad_images"]
             first = run(algorithm, "--iterations=2", *args)
             self.assertEqual(first.returncode, 0, first.stderr)
-            kind = "grayscale" if mode == "L" else "colour"
-            self.assertIn(f"24 {kind} images in 2 class folders", first.stdout)
+            self.assertIn("24 colour images in 2 class folders" if mode == "RGB" else
+                          "23 grayscale images in 2 class folders; skipped 1 bad file",
+                          first.stdout)
             self.assertTrue(os.path.exists(os.path.join(output_dir, "samples", "000002.png")))
             if algorithm == "wgan_gp":
                 resumed = run(algorithm, "--iterations=4", *args, "--resume")
@@ -187,11 +191,7 @@ class FolderCommandTest(tf.test.TestCase):
             self.assertLen(lines, 1, result.stderr)
             self.assertIn(fragment, lines[0])
             self.assertFalse(os.path.exists(output_dir))
-        skipped = run("wgan_gp", f"--dataset=folder:{corrupt}", *SMALL, "--iterations=2",
-                      "--n_critic=1", "--skip_bad_images", f"--output_dir={output_dir}")
-        self.assertEqual(skipped.returncode, 0, skipped.stderr)
-        self.assertIn("11 grayscale images in 1 class folder; skipped 1 bad file",
-                      skipped.stdout)
+        # With --skip_bad_images such a file is passed over: the training test above.
 
 
 class FolderClassifierTest(tf.test.TestCase):

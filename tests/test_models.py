@@ -179,8 +179,10 @@ class ExecutionModeTest(tf.test.TestCase):
                 self.assertAllClose(eager_samples, samples, rtol=1e-4, atol=1e-5)
 
     def test_same_seed_same_run_different_seed_different_run(self):
+        # Graph mode (test_modes_agree holds XLA to it); three XLA compiles
+        # made this one of the suite's slowest in-process tests.
         def run(seed):
-            model = build("wgan_gp", seed=seed, jit_compile=True)
+            model = build("wgan_gp", seed=seed, jit_compile=False)
             return model.fit(real_stacks(model, 2, seed=seed), epochs=1,
                              verbose=0).history["d_loss"]
 
