@@ -226,8 +226,13 @@ class ResumeTest(tf.test.TestCase):
         super().setUpClass()
         # The 20-iteration run both resume tests compare with, run once.
         cls.unbroken_dir = tempfile.mkdtemp()
-        cls.toy_run(cls.unbroken_dir, 20)
-        FLAGS.unparse_flags()
+        try:
+            cls.toy_run(cls.unbroken_dir, 20)
+        except BaseException:
+            shutil.rmtree(cls.unbroken_dir, ignore_errors=True)
+            raise
+        finally:
+            FLAGS.unparse_flags()
 
     @classmethod
     def tearDownClass(cls):
@@ -321,3 +326,4 @@ class ResumeTest(tf.test.TestCase):
     def test_resume_without_checkpoint_is_a_usage_error(self):
         with self.assertRaisesRegex(runner.UsageError, "no checkpoint"):
             self.toy_run(os.path.join(self.get_temp_dir(), "empty"), 10, "--resume")
+        self.assertFalse(runner.op_determinism())  # turned off on the way out too

@@ -179,16 +179,17 @@ class ExecutionModeTest(tf.test.TestCase):
                 self.assertAllClose(eager_samples, samples, rtol=1e-4, atol=1e-5)
 
     def test_same_seed_same_run_different_seed_different_run(self):
-        # Graph mode (test_modes_agree holds XLA to it); three XLA compiles
-        # made this one of the suite's slowest in-process tests.
-        def run(seed):
-            model = build("wgan_gp", seed=seed, jit_compile=False)
+        # The repeat under XLA, bit for bit (the toy default); the other seed
+        # in graph mode, which differs far more than float rounding could
+        # (an XLA compile fewer: they are most of this test's time).
+        def run(seed, jit_compile=True):
+            model = build("wgan_gp", seed=seed, jit_compile=jit_compile)
             return model.fit(real_stacks(model, 2, seed=seed), epochs=1,
                              verbose=0).history["d_loss"]
 
         first = run(1)
         self.assertAllEqual(first, run(1))
-        self.assertNotAllClose(first, run(2))
+        self.assertNotAllClose(first, run(2, jit_compile=False))
 
 
 class IterationsPerStepTest(tf.test.TestCase):

@@ -39,9 +39,30 @@ def metric_rows(output_dir):
         return [{k: v for k, v in row.items() if k != "seconds"} for row in csv.DictReader(f)]
 
 
-def wait_for_file(path, timeout=120):
+def wait_for_checkpoint(output_dir, iteration, timeout=120):
+    """Wait until the `checkpoint` index names ckpt-<iteration> as the newest.
+
+    TensorFlow writes a checkpoint's files first and the index last (and
+    atomically): a kill between the two would leave the one before newest.
+    """
+    index = os.path.join(output_dir, "checkpoints", "checkpoint")
     deadline = time.time() + timeout
-    while not os.path.exists(path):
+    while True:
+        try:
+            with open(index) as f:
+                if f.readline().rstrip().endswith(f'ckpt-{iteration}"'):
+                    return
+        except FileNotFoundError:
+            pass
+        if time.time() > deadline:
+            raise TimeoutError(index)
+        time.sleep(0.02)
+
+
+def wait_for_file(path, timeout=120, since=0.0):
+    """Wait until `path` exists, written to after time `since` (time.time())."""
+    deadline = time.time() + timeout
+    while not (os.path.exists(path) and os.path.getmtime(path) > since):
         if time.time() > deadline:
             raise TimeoutError(path)
         time.sleep(0.02)
@@ -77,7 +98,7 @@ class CrashAndResumeTest(tf.test.TestCase):
                                    cwd=REPO, env=ENV, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL)
         try:
-            wait_for_file(os.path.join(crashed, "checkpoints", "ckpt-200.index"))
+            wait_for_checkpoint(crashed, 200)
         finally:
             process.send_signal(signal.SIGKILL)  # no handler, no clean-up: a crash
             process.wait(timeout=RUN_TIMEOUT)
@@ -390,12 +411,15 @@ class KilledWritesTest(tf.test.TestCase):
         kills = 0
         for attempt in range(3):
             again = "--resume" if has_checkpoint(killed) else "--overwrite"
+            launched = time.time()
             process = subprocess.Popen(command("wgan_gp", *args, f"--output_dir={killed}", again),
                                        cwd=REPO, env=ENV, stdout=subprocess.DEVNULL,
                                        stderr=subprocess.DEVNULL)
             try:
-                wait_for_file(os.path.join(killed, "metrics.csv"))  # training has begun
-                time.sleep(rng.uniform(0.0, 1.5))
+                # This process has written its log: training has begun (a
+                # resumed run's log exists before it starts).
+                wait_for_file(os.path.join(killed, "metrics.csv"), since=launched)
+                time.sleep(rng.uniform(0.0, 1.0))
             finally:
                 process.send_signal(signal.SIGKILL)
                 process.wait(timeout=RUN_TIMEOUT)

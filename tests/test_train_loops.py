@@ -450,8 +450,8 @@ class IterationsPerStepTest(tf.test.TestCase):
             self.assertEqual(other_header, header)
             self.assertEqual([int(row[0]) for row in other], list(range(1, 21)), msg=name)
             for metric in header[2:]:
-                # XLA may fuse a loop body differently from a lone step:
-                # float32 rounding, written with 6 significant digits.
+                # A loop body may round differently from a lone step (the
+                # last float32 digit), written with 6 significant digits.
                 self.assertAllClose(column(header, one, metric),
                                     column(header, other, metric),
                                     rtol=1e-4, atol=1e-6, msg=f"{name} {metric}")

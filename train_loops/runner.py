@@ -212,8 +212,8 @@ AUTO_ITERATIONS_PER_STEP = 10
 
 flags.DEFINE_string("iterations_per_step", "auto",
                     "Generator iterations per compiled train step (one loop in one "
-                    "call; every iteration is still logged and the numbers are the "
-                    "same). It must divide --iterations, --checkpoint_every, "
+                    "call; every iteration is still logged, with the same numbers up "
+                    "to float rounding). It must divide --iterations, --checkpoint_every, "
                     "--eval_every and --sample_every. auto: the largest such value up "
                     "to %d on toy data on one device, where the per-call cost of fit "
                     "is a large part of a step (benchmarks/train_step), and 1 on "
