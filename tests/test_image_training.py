@@ -226,18 +226,11 @@ class ResumeTest(tf.test.TestCase):
         super().setUpClass()
         # The 20-iteration run both resume tests compare with, run once.
         cls.unbroken_dir = tempfile.mkdtemp()
+        cls.addClassCleanup(shutil.rmtree, cls.unbroken_dir, ignore_errors=True)  # even if it fails
         try:
             cls.toy_run(cls.unbroken_dir, 20)
-        except BaseException:
-            shutil.rmtree(cls.unbroken_dir, ignore_errors=True)
-            raise
         finally:
             FLAGS.unparse_flags()
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.unbroken_dir, ignore_errors=True)
-        super().tearDownClass()
 
     @staticmethod
     def toy_run(output_dir, iterations, *args):

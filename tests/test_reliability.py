@@ -39,33 +39,34 @@ def metric_rows(output_dir):
         return [{k: v for k, v in row.items() if k != "seconds"} for row in csv.DictReader(f)]
 
 
-def wait_for_checkpoint(output_dir, iteration, timeout=120):
+def wait_until(condition, what, timeout=120):
+    """Poll `condition()` every 20 ms until it holds; TimeoutError(what) after `timeout` s."""
+    deadline = time.time() + timeout
+    while not condition():
+        if time.time() > deadline:
+            raise TimeoutError(what)
+        time.sleep(0.02)
+
+
+def wait_for_checkpoint(output_dir, iteration):
     """Wait until the `checkpoint` index names ckpt-<iteration> as the newest.
 
     TensorFlow writes a checkpoint's files first and the index last (and
     atomically): a kill between the two would leave the one before newest.
     """
-    index = os.path.join(output_dir, "checkpoints", "checkpoint")
-    deadline = time.time() + timeout
-    while True:
-        try:
-            with open(index) as f:
-                if f.readline().rstrip().endswith(f'ckpt-{iteration}"'):
-                    return
-        except FileNotFoundError:
-            pass
-        if time.time() > deadline:
-            raise TimeoutError(index)
-        time.sleep(0.02)
+    folder = os.path.join(output_dir, "checkpoints")
+
+    def named():
+        state = tf.train.get_checkpoint_state(folder)
+        return (state is not None
+                and os.path.basename(state.model_checkpoint_path) == f"ckpt-{iteration}")
+
+    wait_until(named, folder)
 
 
-def wait_for_file(path, timeout=120, since=0.0):
+def wait_for_file(path, since=0.0):
     """Wait until `path` exists, written to after time `since` (time.time())."""
-    deadline = time.time() + timeout
-    while not (os.path.exists(path) and os.path.getmtime(path) > since):
-        if time.time() > deadline:
-            raise TimeoutError(path)
-        time.sleep(0.02)
+    wait_until(lambda: os.path.exists(path) and os.path.getmtime(path) > since, path)
 
 
 # The unbroken run the killed ones are compared with (CrashAndResumeTest,
@@ -200,8 +201,8 @@ class SeedTest(tf.test.TestCase):
 
     def test_another_seed_gives_other_numbers(self):
         other = os.path.join(self.get_temp_dir(), "other_seed")
-        args = [arg for arg in UNBROKEN_ARGS if not arg.startswith("--iterations=")]
-        result = run("wgan_gp", "--iterations=20", *args, "--seed=2", f"--output_dir={other}")
+        result = run("wgan_gp", *UNBROKEN_ARGS, "--iterations=20", "--seed=2",
+                     f"--output_dir={other}")  # the last --iterations counts
         self.assertEqual(result.returncode, 0, result.stderr)
         first_20 = metric_rows(unbroken_run())[:20]
         rows = metric_rows(other)
