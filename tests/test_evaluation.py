@@ -2,7 +2,7 @@
 
 Everything runs on tiny randomly initialised networks and synthetic images:
 no network access, no real training. The command-line checks run as
-subprocesses (three at a time, queued in `setUpModule`); the end-to-end
+processes (tests/command_processes.py; three at a time, queued in `setUpModule`); the end-to-end
 `train_loops.evaluate` runs in-process on `tfds.testing.mock_data`.
 """
 
@@ -12,8 +12,6 @@ import glob
 import json
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 
 import keras
@@ -26,9 +24,8 @@ from evaluation.callback import ImageMetricsCallback
 from evaluation.features import (INCEPTION_WEIGHTS_FILE, ClassifierFeatures, FeatureExtractor,
                                  InceptionFeatures, WeightsUnavailableError,
                                  compute_image_metrics, inception_preprocess)
-from test_train_loops import ENV, REPO, program_lines
+from test_train_loops import program_lines, run
 
-RUN_TIMEOUT = 300
 
 
 def tiny_classifier(seed=0):
@@ -44,7 +41,7 @@ def class_images(rng, n, bright_half):
     return images
 
 
-# -- subprocess runs, queued at module set-up --------------------------------
+# -- command runs, queued at module set-up -----------------------------------
 
 _pool = None
 _root = None
@@ -52,8 +49,7 @@ _jobs = {}
 
 
 def run_command(module, *args):
-    return subprocess.run([sys.executable, "-m", f"train_loops.{module}", *args], cwd=REPO,
-                          env=ENV, capture_output=True, text=True, timeout=RUN_TIMEOUT)
+    return run(module, *args)
 
 
 def setUpModule():

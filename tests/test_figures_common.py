@@ -15,7 +15,7 @@ import tensorflow as tf
 from figures import FIGURES, common
 from train_loops import progress
 from train_loops.progress import Progress
-from test_train_loops import ENV, REPO
+from command_processes import ENV, REPO
 
 
 def toy_figure(calls):

@@ -24,14 +24,14 @@ import re
 import shutil
 import signal
 import socket
-import subprocess
 import tempfile
 import time
 
 import numpy as np
 import tensorflow as tf
 
-from test_train_loops import ENV, REPO, command, read_csv, read_json
+from command_processes import ENV
+from test_train_loops import launch, read_csv, read_json
 
 RUN_TIMEOUT = 240  # seconds for all six runs together; they took 40-60 on 2 cores
 CLIP_VALUE = 0.01
@@ -72,20 +72,15 @@ class Run:
         env.pop("TF_CONFIG", None)
         if tf_config is not None:
             env["TF_CONFIG"] = tf_config
-        self.stdout_path = os.path.join(directory, "stdout")
-        self.stderr_path = os.path.join(directory, "stderr")
-        with open(self.stdout_path, "w") as out, open(self.stderr_path, "w") as err:
-            self.process = subprocess.Popen(argv, cwd=REPO, env=env, stdout=out, stderr=err)
+        self.process = launch(*argv, env=env)
 
     @property
     def stdout(self):
-        with open(self.stdout_path) as f:
-            return f.read()
+        return self.process.output()[0]
 
     @property
     def stderr(self):
-        with open(self.stderr_path) as f:
-            return f.read()
+        return self.process.output()[1]
 
 
 def start(algorithm):
@@ -99,13 +94,12 @@ def start(algorithm):
         # The same command on both workers, --output_dir included.
         runs[f"worker{index}"] = Run(
             os.path.join(directory, f"worker{index}"),
-            command(algorithm, *SHORT, *EXTRA[algorithm], f"--output_dir={output_dir}",
-                    "--strategy=multi_worker_mirrored"), tf_config)
+            [algorithm, *SHORT, *EXTRA[algorithm], f"--output_dir={output_dir}",
+             "--strategy=multi_worker_mirrored"], tf_config)
     runs["single"] = Run(
         os.path.join(directory, "single"),
-        command(algorithm, *SHORT, *EXTRA[algorithm],
-                f"--output_dir={os.path.join(directory, 'single_device')}",
-                "--jit_compile=false"))
+        [algorithm, *SHORT, *EXTRA[algorithm],
+         f"--output_dir={os.path.join(directory, 'single_device')}", "--jit_compile=false"])
     runs["output_dir"] = output_dir
     runs["single_dir"] = os.path.join(directory, "single_device")
     return runs

@@ -1,6 +1,7 @@
 """Reliability of the training commands: crashes, non-finite numbers and runs on disk.
 
-Subprocess tests: the processes are killed for real (SIGKILL), as a crash would.
+Each run is a process of its own (tests/command_processes.py), killed for real
+(SIGKILL), as a crash would.
 """
 
 import atexit
@@ -9,8 +10,6 @@ import functools
 import os
 import shutil
 import signal
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -22,7 +21,8 @@ import tensorflow as tf
 
 from train_loops import cli
 
-from test_train_loops import ENV, REPO, RUN_TIMEOUT, command, program_lines, read_json, run
+import command_processes
+from test_train_loops import RUN_TIMEOUT, launch, program_lines, read_json, run
 
 # These runs test files, processes and checkpoints, not XLA nor the critic
 # schedule: without XLA's compile a tiny run costs about half the CPU
@@ -95,9 +95,7 @@ class CrashAndResumeTest(tf.test.TestCase):
         crashed = os.path.join(self.get_temp_dir(), "crashed")
         args = UNBROKEN_ARGS
 
-        process = subprocess.Popen(command("wgan_gp", *args, f"--output_dir={crashed}"),
-                                   cwd=REPO, env=ENV, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
+        process = launch("wgan_gp", *args, f"--output_dir={crashed}")
         try:
             wait_for_checkpoint(crashed, 200)
         finally:
@@ -329,9 +327,7 @@ class FullDiskTest(tf.test.TestCase):
         args = ["--iterations=200", "--checkpoint_every=100", "--hidden_units=256",
                 "--batch_size=32", "--eval_every=100", "--eval_samples=200",
                 "--jit_compile=false"]
-        process = subprocess.Popen(command("wgan_gp", *args, f"--output_dir={output_dir}"),
-                                   cwd=REPO, env=ENV, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, text=True)
+        process = launch("wgan_gp", *args, f"--output_dir={output_dir}")
         try:
             deadline = time.time() + RUN_TIMEOUT
             while not os.path.exists(checkpoint_file(output_dir, 100, "index")):
@@ -413,9 +409,7 @@ class KilledWritesTest(tf.test.TestCase):
         for attempt in range(3):
             again = "--resume" if has_checkpoint(killed) else "--overwrite"
             launched = time.time()
-            process = subprocess.Popen(command("wgan_gp", *args, f"--output_dir={killed}", again),
-                                       cwd=REPO, env=ENV, stdout=subprocess.DEVNULL,
-                                       stderr=subprocess.DEVNULL)
+            process = launch("wgan_gp", *args, f"--output_dir={killed}", again)
             try:
                 # This process has written its log: training has begun (a
                 # resumed run's log exists before it starts).
@@ -475,9 +469,8 @@ class UnusablePathTest(tf.test.TestCase):
                                 f"--classifier={a_file}"), "no such file")
         self.assert_refused(run("classifier", "--dataset=mnist", f"--output={a_file}/c.keras"),
                             "its folder")
-        figure = subprocess.run([sys.executable, "-m", "figures.mode_collapse", "--quick",
-                                 "--output_dir=/proc/nope"], cwd=REPO, env=ENV,
-                                capture_output=True, text=True, timeout=RUN_TIMEOUT)
+        figure = command_processes.run("figures.mode_collapse", "--quick",
+                                       "--output_dir=/proc/nope")
         self.assert_refused(figure, "cannot be written")
         self.assertEqual(before, sorted(os.walk(root)))
         self.assertFalse(os.path.exists("/proc/nope"))
@@ -554,14 +547,13 @@ class KilledFigureTest(tf.test.TestCase):
         import json
 
         def figure(output_dir):  # three training parts: two ring rows, one grid run
-            return [sys.executable, "-m", "figures.mode_collapse", "--quick",
+            return ["figures.mode_collapse", "--quick",
                     "--set", "ring_rows=gan,wgan_gp", "--set", "grid_algorithms=wgan",
                     f"--output_dir={output_dir}"]
 
         unbroken, killed = (os.path.join(self.get_temp_dir(), name)
                             for name in ("unbroken", "killed"))
-        done = subprocess.run(figure(unbroken), cwd=REPO, env=ENV, capture_output=True,
-                              text=True, timeout=RUN_TIMEOUT)
+        done = command_processes.run(*figure(unbroken))
         self.assertEqual(done.returncode, 0, done.stderr)
         parts = os.path.join(killed, "mode_collapse_parts")
 
@@ -573,8 +565,7 @@ class KilledFigureTest(tf.test.TestCase):
 
         rng = np.random.default_rng(1)
         for wanted in (1,):  # killed once a part is done, inside the next one
-            process = subprocess.Popen(figure(killed), cwd=REPO, env=ENV,
-                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            process = command_processes.start(*figure(killed))
             try:
                 deadline = time.time() + RUN_TIMEOUT
                 while finished_parts() < wanted and process.poll() is None:
@@ -585,8 +576,7 @@ class KilledFigureTest(tf.test.TestCase):
                 process.send_signal(signal.SIGKILL)
                 process.wait(timeout=RUN_TIMEOUT)
             self.assertEqual(process.returncode, -signal.SIGKILL)
-        done = subprocess.run(figure(killed), cwd=REPO, env=ENV, capture_output=True,
-                              text=True, timeout=RUN_TIMEOUT)
+        done = command_processes.run(*figure(killed))
         self.assertEqual(done.returncode, 0, done.stderr)
         records = []
         for output_dir in (unbroken, killed):

@@ -3,7 +3,8 @@
 Mixed precision runs in this process, each test under its own dtype policy,
 restored afterwards. The distribution tests need two logical CPU devices,
 which TensorFlow only creates before it initialises its devices: they run in
-one subprocess (`DISTRIBUTED_SCRIPT`), which prints its measurements as JSON.
+a process of their own (`DISTRIBUTED_SCRIPT`, forked before TensorFlow initialises:
+tests/command_processes.py), which prints its measurements as JSON.
 """
 
 import contextlib
@@ -11,8 +12,6 @@ import json
 import math
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 
 import keras
@@ -22,7 +21,8 @@ import tensorflow as tf
 from data.toy import toy_batches
 from models import GAN, WGAN, WGANGP, losses
 from models.networks import toy_critic, toy_generator
-from test_train_loops import ENV, REPO, program_lines, run
+import command_processes
+from test_train_loops import program_lines, run
 
 RUN_TIMEOUT = 600
 
@@ -301,8 +301,7 @@ class MirroredStrategyTest(tf.test.TestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        outcome = subprocess.run([sys.executable, "-c", DISTRIBUTED_SCRIPT], cwd=REPO, env=ENV,
-                                 capture_output=True, text=True, timeout=RUN_TIMEOUT)
+        outcome = command_processes.run("-c " + DISTRIBUTED_SCRIPT, timeout=RUN_TIMEOUT)
         lines = [line for line in outcome.stdout.splitlines() if line.startswith("RESULT ")]
         if outcome.returncode != 0 or not lines:
             raise AssertionError(f"the distributed script failed:\n{outcome.stderr[-5000:]}")

@@ -1,9 +1,11 @@
-"""End-to-end tests of `python -m train_loops.gan | wgan | wgan_gp`, run as subprocesses.
+"""End-to-end tests of `python -m train_loops.gan | wgan | wgan_gp`, each run a process.
 
-Each subprocess costs a TensorFlow import (seconds of CPU), so every command
-line below runs once and a class's tests check what its runs left behind.
-`setUpModule` queues all of them, three at a time in background threads, so
-that both cores stay busy; each class's `setUpClass` waits for its own runs.
+The runs are forked from a process that has imported TensorFlow
+(tests/command_processes.py), but for the WGAN-GP short run, a fresh
+interpreter: the command line itself. Every command line below runs once and a
+class's tests check what its runs left behind. `setUpModule` queues all of
+them, three at a time in background threads, so that both cores stay busy;
+each class's `setUpClass` waits for its own runs.
 """
 
 import concurrent.futures
@@ -14,17 +16,14 @@ import os
 import re
 import shutil
 import signal
-import subprocess
-import sys
 import tempfile
 import time
 
 import numpy as np
 import tensorflow as tf
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-RUN_TIMEOUT = 300  # seconds; far beyond what any run here needs, so nothing can hang
+import command_processes
+from command_processes import RUN_TIMEOUT
 
 # A short run: 20 generator iterations of 3 x 16-unit MLPs, evaluated twice.
 SHORT = ["--iterations=20", "--eval_every=10", "--hidden_units=16", "--batch_size=32",
@@ -48,14 +47,17 @@ def program_lines(stderr):
             if line.strip() and line != _ABSL_PREAMBLE and not _NATIVE_LOG.match(line)]
 
 
-def command(algorithm, *args):
-    return [sys.executable, "-m", f"train_loops.{algorithm}", *args]
+def run(module, *args, fresh=False):
+    """`python -m train_loops.<module> *args` to its end: a CompletedProcess (text output).
+
+    fresh: in a new interpreter rather than forked (command_processes.run).
+    """
+    return command_processes.run(f"train_loops.{module}", *args, fresh=fresh)
 
 
-def run(algorithm, *args):
-    """Run the command to completion; returns the CompletedProcess (text output)."""
-    return subprocess.run(command(algorithm, *args), cwd=REPO, env=ENV, capture_output=True,
-                          text=True, timeout=RUN_TIMEOUT)
+def launch(module, *args, env=None):
+    """Start `python -m train_loops.<module> *args`; a Popen-like command_processes.Process."""
+    return command_processes.start(f"train_loops.{module}", *args, env=env)
 
 
 _pool = None
@@ -213,12 +215,13 @@ class _ShortRun:
     # Without XLA, whose compile is half a short run's CPU: these runs test the
     # command's outputs. The WGAN-GP run keeps the toy default (XLA).
     EXTRA = ("--jit_compile=false",)
+    FRESH = False  # a new interpreter rather than a forked process
 
     @classmethod
     def work(cls, directory):
         output_dir = os.path.join(directory, "run")
         return output_dir, run(cls.ALGORITHM, *SHORT, *cls.EXTRA,
-                               f"--output_dir={output_dir}")
+                               f"--output_dir={output_dir}", fresh=cls.FRESH)
 
     @classmethod
     def setUpClass(cls):
@@ -353,6 +356,7 @@ class WganGpRunTest(_ShortRun, tf.test.TestCase):
     METRICS = ("d_loss", "g_loss", "wasserstein", "gradient_penalty", "grad_norm")
     AVERAGE = True
     EXTRA = ()  # the command's defaults: XLA on toy data
+    FRESH = True  # `python -m train_loops.wgan_gp` itself, from a new interpreter
 
     def test_sample_refines_with_the_saved_critic(self):
         generator, critic = self.path("generator.keras"), self.path("critic.keras")
@@ -550,12 +554,10 @@ class InterruptTest(tf.test.TestCase):
         """Start the run, SIGINT it once metrics.csv has some rows; wait for it to end."""
         output_dir = os.path.join(directory, "run")
         metrics = os.path.join(output_dir, "metrics.csv")
-        process = subprocess.Popen(
-            command("gan", f"--iterations={cls.ITERATIONS}", "--dataset=25gaussians",
-                    "--hidden_units=8", "--batch_size=16", "--eval_every=50",
-                    "--eval_samples=200", "--jit_compile=false",
-                    f"--output_dir={output_dir}"),
-            cwd=REPO, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        process = launch("gan", f"--iterations={cls.ITERATIONS}", "--dataset=25gaussians",
+                         "--hidden_units=8", "--batch_size=16", "--eval_every=50",
+                         "--eval_samples=200", "--jit_compile=false",
+                         f"--output_dir={output_dir}")
         rows_seen = 0
         try:
             deadline = time.monotonic() + RUN_TIMEOUT
