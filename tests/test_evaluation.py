@@ -2,8 +2,9 @@
 
 Everything runs on tiny randomly initialised networks and synthetic images:
 no network access, no real training. The command-line checks run as
-processes (tests/command_processes.py; three at a time, queued in `setUpModule`); the end-to-end
-`train_loops.evaluate` runs in-process on `tfds.testing.mock_data`.
+processes (tests/command_processes.py; three at a time, queued in
+`setUpModule`); the end-to-end `train_loops.evaluate` runs in-process on
+`tfds.testing.mock_data`.
 """
 
 import concurrent.futures
