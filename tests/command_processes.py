@@ -10,14 +10,17 @@ limited for real), exit status, working directory, environment, stdout and
 stderr (at the file-descriptor level, TensorFlow's native log lines too).
 What differs from a fresh interpreter: the modules TensorFlow imports are
 already loaded (the command's own modules are not: each command imports
-them, and so defines only its own flags), and stdin is /dev/null.
+them, and so defines only its own flags; what those imports print goes to
+the forkserver's stderr), stdin is /dev/null, and the interpreter's
+finalisation (garbage collection at exit) is not run.
 
-A few runs stay fresh interpreters (`fresh=True`): those whose subject is the
-command line itself (the end-to-end WGAN-GP run of test_train_loops).
+A few runs stay fresh interpreters (`fresh=True`): the end-to-end WGAN-GP run
+of test_train_loops, and a refusal made after TensorFlow has loaded.
 """
 
 import atexit
 import multiprocessing
+import multiprocessing.connection
 import os
 import runpy
 import shutil
@@ -59,17 +62,18 @@ def _forkserver():
 
 def _main(target, args, cwd, env, stdout, stderr):
     """In the forked process: what `python -m target args` (or `-c target`) would do."""
-    if PRELOAD not in sys.modules:  # the forkserver swallows an ImportError of its preload
-        raise RuntimeError(f"the forkserver could not import {PRELOAD}")
     for fd, path in ((1, stdout), (2, stderr)):
         opened = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.dup2(opened, fd)
         os.close(opened)
+    if PRELOAD not in sys.modules:  # the forkserver swallows an ImportError of its preload
+        raise RuntimeError(f"the forkserver could not import {PRELOAD}")
     os.chdir(cwd)
     os.environ.clear()
     os.environ.update(env)
     tempfile.tempdir = None  # found again from TMPDIR, as a new interpreter would
     sys.path.insert(0, cwd)
+    interrupted = False
     try:
         if target.startswith("-c "):
             sys.argv = ["-c", *args]
@@ -79,11 +83,23 @@ def _main(target, args, cwd, env, stdout, stderr):
             runpy.run_module(target, run_name="__main__", alter_sys=True)
     except SystemExit:
         raise
-    except BaseException:  # as the interpreter reports an uncaught exception
+    except KeyboardInterrupt:  # the interpreter ends by SIGINT itself: status -2
+        traceback.print_exc()
+        interrupted = True
+    except BaseException:  # as the interpreter reports an uncaught exception: status 1
         traceback.print_exc()
         raise SystemExit(1) from None
     finally:
-        atexit._run_exitfuncs()  # the interpreter's exit, which os._exit skips
+        # The interpreter's exit, which the forkserver's os._exit skips: wait
+        # for non-daemon threads, then the atexit functions. (Its finalisation,
+        # the garbage collection of what is left, is not run: docs/code.md.)
+        threading._shutdown()  # pylint: disable=protected-access
+        atexit._run_exitfuncs()  # pylint: disable=protected-access
+    if interrupted:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
 
 
 class Process:
@@ -107,19 +123,23 @@ class Process:
 
     @property
     def returncode(self):
-        return self._process.exitcode
+        return self.poll()
 
     def poll(self):
-        return self._process.exitcode
+        # The exit status is read once from a pipe: two threads reading it at
+        # once (Process.start polls every child) can lose it, so under the lock.
+        with _lock:
+            return self._process.exitcode
 
     def wait(self, timeout=None):
-        self._process.join(timeout)
-        if self._process.exitcode is None:
+        multiprocessing.connection.wait([self._process.sentinel], timeout)
+        code = self.poll()
+        if code is None:
             raise subprocess.TimeoutExpired(self.args, timeout)
-        return self._process.exitcode
+        return code
 
     def send_signal(self, number):
-        if self._process.exitcode is None:
+        if self.poll() is None:
             os.kill(self.pid, number)
 
     def kill(self):

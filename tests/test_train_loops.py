@@ -1,8 +1,8 @@
 """End-to-end tests of `python -m train_loops.gan | wgan | wgan_gp`, each run a process.
 
 The runs are forked from a process that has imported TensorFlow
-(tests/command_processes.py), but for the WGAN-GP short run, a fresh
-interpreter: the command line itself. Every command line below runs once and a
+(tests/command_processes.py), but for the WGAN-GP short run and one refusal
+made after TensorFlow has loaded: new interpreters, the command line itself. Every command line below runs once and a
 class's tests check what its runs left behind. `setUpModule` queues all of
 them, three at a time in background threads, so that both cores stay busy;
 each class's `setUpClass` waits for its own runs.
@@ -142,11 +142,17 @@ class BadInputTest(tf.test.TestCase):
             "wgan", ["--authors_schedule", "--iterations_per_step=2"], "--authors_schedule"),
     }
 
+    # From a new interpreter (the others are forked from one that has imported
+    # TensorFlow): a refusal after TensorFlow has loaded, whose import output
+    # the one-line check then sees too.
+    FRESH = ("negative_penalty_weight",)
+
     @classmethod
     def work(cls, directory, case):
         algorithm, args, _ = cls.CASES[case]
         output_dir = os.path.join(directory, "out")
-        return output_dir, run(algorithm, *args, f"--output_dir={output_dir}")
+        return output_dir, run(algorithm, *args, f"--output_dir={output_dir}",
+                               fresh=case in cls.FRESH)
 
     def check(self, case):
         algorithm, _, mentions = self.CASES[case]
