@@ -78,6 +78,10 @@ FULL = dict(
     image_size=None,       # None: the data's own (28); 64: MNIST resized, the papers' networks
     eval_samples=1000,
     sample_every=2500,
+    # None: a quarter of --iterations. Smaller for runs of many hours (a 64 px
+    # WGAN cell is 8.5 h here), so that a part interrupted by the end of a
+    # session loses little; it changes no number of the run.
+    checkpoint_every=None,
     mixed_precision="auto",  # bfloat16 on a CPU with native bf16, else float32
     batch_size=None,       # None: each preset's own (GAN 128, WGAN and WGAN-GP 64)
     n_critic=None,         # None: each preset's own (GAN 1, WGAN and WGAN-GP 5)
@@ -99,7 +103,8 @@ def train_cell(run, algorithm, architecture, classifier):
                  # Once, at the end: an evaluation (with KID) took ~55 s on the shared cores.
                  eval_every=run.iterations,
                  eval_samples=run.eval_samples, sample_every=run.sample_every,
-                 checkpoint_every=max(run.iterations // 4, 2), classifier=classifier,
+                 checkpoint_every=run.checkpoint_every or max(run.iterations // 4, 2),
+                 classifier=classifier,
                  mixed_precision=run.mixed_precision, image_size=run.image_size,
                  batch_size=run.batch_size, n_critic=run.n_critic,
                  run_eagerly=str(run.run_eagerly).lower())
