@@ -32,11 +32,11 @@ import threading
 import traceback
 from unittest import mock
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TESTS = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(TESTS)
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
 RUN_TIMEOUT = 300  # seconds; far beyond what any run here needs, so nothing can hang
 
-TESTS = os.path.dirname(os.path.abspath(__file__))
 PRELOAD = "command_preload"  # imported once, in the forkserver
 
 _lock = threading.Lock()

@@ -28,7 +28,6 @@ from evaluation.features import (INCEPTION_WEIGHTS_FILE, ClassifierFeatures, Fea
 from test_train_loops import program_lines, run
 
 
-
 def tiny_classifier(seed=0):
     keras.utils.set_random_seed(seed)
     return classifier_lib.build_classifier(feature_dim=8, width=4)
@@ -49,10 +48,6 @@ _root = None
 _jobs = {}
 
 
-def run_command(module, *args):
-    return run(module, *args)
-
-
 def setUpModule():
     global _pool, _root
     _root = tempfile.mkdtemp(prefix="test_evaluation_")
@@ -63,7 +58,7 @@ def setUpModule():
     os.makedirs(os.path.join(_root, "empty"))
     _pool = concurrent.futures.ThreadPoolExecutor(max_workers=3)
     for key, (module, args) in CommandLineTest.cases().items():
-        _jobs[key] = _pool.submit(run_command, module, *args)
+        _jobs[key] = _pool.submit(run, module, *args)
 
 
 def tearDownModule():

@@ -2,8 +2,9 @@
 
 The runs are forked from a process that has imported TensorFlow
 (tests/command_processes.py), but for the WGAN-GP short run and one refusal
-made after TensorFlow has loaded: new interpreters, the command line itself. Every command line below runs once and a
-class's tests check what its runs left behind. `setUpModule` queues all of
+made after TensorFlow has loaded: new interpreters, the command line itself.
+Every command line below runs once and a class's tests check what its runs
+left behind. `setUpModule` queues all of
 them, three at a time in background threads, so that both cores stay busy;
 each class's `setUpClass` waits for its own runs.
 """
