@@ -57,12 +57,18 @@ def save_toy_figure(path, critic, real, fake, title=None, averaged=None):
     if averaged is not None:
         panels = [(fake, f"{title}\ngenerator" if title else "generator"),
                   (averaged, "moving average of its weights")]
-    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 5.4), squeeze=False,
-                             layout="constrained")
+    # Fixed margins rather than a layout engine: constrained layout measured
+    # every label's extent and was half of this function's time (0.36 of 0.79 s
+    # per picture, which a toy run writes every --sample_every iterations).
+    width = 6 * len(panels)  # inches; the margins below are in inches too
+    fig, axes = plt.subplots(1, len(panels), figsize=(width, 5.4), squeeze=False)
+    fig.subplots_adjust(left=0.5 / width, right=1 - 1.0 / width, bottom=0.07, top=0.9,
+                        wspace=0.15)
     for ax, (samples, panel_title) in zip(axes[0], panels):
         contours = plot_toy_samples(ax, critic, real, samples, panel_title,
                                     extent=extent_for(real))
-    fig.colorbar(contours, ax=list(axes[0]), label="critic value")
+    fig.colorbar(contours, ax=list(axes[0]), label="critic value", fraction=0.035 / len(panels),
+                 pad=0.05 / len(panels))
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
