@@ -156,21 +156,28 @@ class WassersteinSignTest(tf.test.TestCase):
 class ExecutionModeTest(tf.test.TestCase):
     """The same seed gives the same numbers in eager mode, graph mode and under XLA."""
 
+    MODES = {"eager": dict(run_eagerly=True), "graph": dict(jit_compile=False),
+             "xla": dict(jit_compile=True)}
+
+    @staticmethod
+    def train(name, mode, seed=0):
+        """Two iterations of `name` in `mode`: (history, every weight, 8 samples)."""
+        model = build(name, seed=seed, **ExecutionModeTest.MODES[mode])
+        history = model.fit(real_stacks(model, 2, seed=seed), epochs=1, verbose=0).history
+        return (history, np.concatenate([snapshot(model.generator), snapshot(model.critic)]),
+                model.generate(8).numpy())
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # Run once, shared by both tests: XLA's compiles are most of their time.
+        cls.runs = {(name, mode): cls.train(name, mode) for name in MODELS for mode in cls.MODES}
+
     def test_modes_agree(self):
         for name in MODELS:
-            results = {}
-            for mode, kwargs in {"eager": dict(run_eagerly=True),
-                                 "graph": dict(jit_compile=False),
-                                 "xla": dict(jit_compile=True)}.items():
-                model = build(name, **kwargs)
-                history = model.fit(real_stacks(model, 2), epochs=1, verbose=0).history
-                results[mode] = (history,
-                                 np.concatenate([snapshot(model.generator),
-                                                 snapshot(model.critic)]),
-                                 model.generate(8).numpy())
-            eager_history, eager_weights, eager_samples = results["eager"]
+            eager_history, eager_weights, eager_samples = self.runs[name, "eager"]
             for mode in ("graph", "xla"):
-                history, weights, samples = results[mode]
+                history, weights, samples = self.runs[name, mode]
                 for key, values in eager_history.items():
                     self.assertAllClose(values, history[key], rtol=1e-4, atol=1e-5,
                                         msg=f"{name} {mode} {key}")
@@ -180,16 +187,13 @@ class ExecutionModeTest(tf.test.TestCase):
 
     def test_same_seed_same_run_different_seed_different_run(self):
         # The repeat under XLA, bit for bit (the toy default); the other seed
-        # in graph mode, which differs far more than float rounding could
-        # (an XLA compile fewer: they are most of this test's time).
-        def run(seed, jit_compile=True):
-            model = build("wgan_gp", seed=seed, jit_compile=jit_compile)
-            return model.fit(real_stacks(model, 2, seed=seed), epochs=1,
-                             verbose=0).history["d_loss"]
-
-        first = run(1)
-        self.assertAllEqual(first, run(1))
-        self.assertNotAllClose(first, run(2, jit_compile=False))
+        # in graph mode, which differs far more than float rounding could.
+        first, first_weights, _ = self.runs["wgan_gp", "xla"]
+        again, again_weights, _ = self.train("wgan_gp", "xla")
+        self.assertAllEqual(first["d_loss"], again["d_loss"])
+        self.assertAllEqual(first_weights, again_weights)
+        other, _, _ = self.train("wgan_gp", "graph", seed=2)
+        self.assertNotAllClose(self.runs["wgan_gp", "graph"][0]["d_loss"], other["d_loss"])
 
 
 class IterationsPerStepTest(tf.test.TestCase):
