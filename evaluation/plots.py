@@ -62,13 +62,16 @@ def save_toy_figure(path, critic, real, fake, title=None, averaged=None):
     # per picture, which a toy run writes every --sample_every iterations).
     width = 6 * len(panels)  # inches; the margins below are in inches too
     fig, axes = plt.subplots(1, len(panels), figsize=(width, 5.4), squeeze=False)
-    fig.subplots_adjust(left=0.5 / width, right=1 - 1.0 / width, bottom=0.07, top=0.9,
+    # 1.25 in on the right: the colour bar's ticks and label, even long ones
+    # such as a clipped critic's -0.002168.
+    fig.subplots_adjust(left=0.5 / width, right=1 - 1.25 / width, bottom=0.07, top=0.9,
                         wspace=0.15)
     for ax, (samples, panel_title) in zip(axes[0], panels):
         contours = plot_toy_samples(ax, critic, real, samples, panel_title,
                                     extent=extent_for(real))
+    # Narrow (fraction) and about as tall as a panel (aspect: height over width).
     fig.colorbar(contours, ax=list(axes[0]), label="critic value", fraction=0.035 / len(panels),
-                 pad=0.05 / len(panels))
+                 pad=0.05 / len(panels), aspect=28, shrink=0.95)
     fig.savefig(path, dpi=110)
     plt.close(fig)
 

@@ -8,10 +8,11 @@ process forked from it, as `python -m` runs a module (`runpy`, as
 `__main__`): a process of its own, with its own pid (killed, interrupted and
 limited for real), exit status, working directory, environment, stdout and
 stderr (at the file-descriptor level, TensorFlow's native log lines too).
-What differs from a fresh interpreter: the modules TensorFlow imports are
-already loaded (the command's own modules are not: each command imports
-them, and so defines only its own flags; what those imports print goes to
-the forkserver's stderr), stdin is /dev/null, and the interpreter's
+What differs from a fresh interpreter: the libraries tests/command_preload.py
+names (TensorFlow and what it imports, SciPy's optimizers, TensorBoard's
+summaries) are already loaded (the command's own modules are not: each
+command imports them, and so defines only its own flags; what those imports
+print goes to the forkserver's stderr), stdin is /dev/null, and the interpreter's
 finalisation (garbage collection at exit) is not run.
 
 A few runs stay fresh interpreters (`fresh=True`): the end-to-end WGAN-GP run
