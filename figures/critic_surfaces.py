@@ -139,13 +139,14 @@ def train_critic(run, dataset, method):
     from models import losses, random
     from models.networks import toy_critic
     from models.spectral_normalization import spectral_layers
+    from models.wgan import rmsprop
 
     keras.utils.set_random_seed(run.seed)
     critic = toy_critic(hidden_units=run.hidden_units, hidden_layers=run.hidden_layers,
                         spectral=method == "spectral")
     normalised = spectral_layers(critic)
     if method == "clipping":
-        optimizer = keras.optimizers.RMSprop(run.clip_learning_rate)
+        optimizer = rmsprop(run.clip_learning_rate)
     else:
         optimizer = keras.optimizers.Adam(run.gp_learning_rate, beta_1=run.beta_1,
                                           beta_2=run.beta_2)

@@ -99,6 +99,7 @@ def compute(run):
     from scipy.special import expit
 
     from models import GAN, WGAN, random
+    from models.wgan import rmsprop
     from models.networks import toy_mlp
 
     grid = np.linspace(min(run.real_mean, run.fake_mean) - 6 * run.std,
@@ -116,7 +117,7 @@ def compute(run):
                                               beta_2=run.gan_beta_2)
         else:
             model = WGAN(generator, network, clip_value=run.clip_value, seed=run.seed)
-            optimizer = keras.optimizers.RMSprop(run.wgan_learning_rate)
+            optimizer = rmsprop(run.wgan_learning_rate)
         model.compile(keras.optimizers.SGD(0.0), optimizer)  # the generator never moves
         real_seeds = keras.random.SeedGenerator(run.seed + 1)
 

@@ -117,6 +117,7 @@ def train_setting(run, name, clip_value=None):
 
     from data.toy import toy_batches
     from models import WGAN, WGANGP, random
+    from models.wgan import rmsprop
     from models.networks import toy_mlp
 
     keras.utils.set_random_seed(run.seed)
@@ -134,7 +135,7 @@ def train_setting(run, name, clip_value=None):
                      seed=run.seed)
 
         def optimizer():
-            return keras.optimizers.RMSprop(run.clip_learning_rate)
+            return rmsprop(run.clip_learning_rate)
     model.compile(optimizer(), optimizer(), jit_compile=run.jit_compile and not run.run_eagerly,
                   run_eagerly=run.run_eagerly)
     data = model.critic_batches(toy_batches(run.dataset, run.batch_size, run.seed))

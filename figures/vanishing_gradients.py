@@ -235,13 +235,14 @@ def _measure_stage(run, k, generator_values, segment_chunks=SEGMENT_CHUNKS):
     import tensorflow as tf
 
     from models import losses, random
+    from models.wgan import rmsprop
 
     generator = _generator(run)
     _assign(generator.variables, generator_values)
     keras.utils.set_random_seed(1000 * run.seed + 100 + k)
     discriminator, critic = _discriminator(run, run.fresh_discriminator), _discriminator(run)
     d_optimizer = _adam(run)
-    c_optimizer = keras.optimizers.RMSprop(run.critic_learning_rate)
+    c_optimizer = rmsprop(run.critic_learning_rate)
     d_optimizer.build(discriminator.trainable_variables)
     c_optimizer.build(critic.trainable_variables)
     seeds = keras.random.SeedGenerator(1000 * run.seed + 200 + k)

@@ -79,6 +79,27 @@ class StepIsolationTest(tf.test.TestCase):
         self.assertEqual(int(model.critic_optimizer.iterations), 4 * 3)
 
 
+class WganOptimizerTest(tf.test.TestCase):
+    """The WGAN runs' RMSProp steps as the authors' PyTorch RMSprop does (alpha 0.99, eps 1e-8)."""
+
+    def test_steps_are_pytorchs_for_small_and_large_gradients(self):
+        from models.wgan import rmsprop
+
+        learning_rate = 5e-5
+        for g in (1e-5, 1e-3, 1.0):  # 1e-5: a generator's gradient behind a clipped critic
+            variable = keras.Variable(np.zeros(3, np.float32))
+            optimizer = rmsprop(learning_rate)
+            velocity, expected = 0.0, 0.0
+            for _ in range(3):
+                optimizer.apply_gradients([(tf.fill([3], g), variable)])
+                # torch.optim.RMSprop: v = alpha v + (1 - alpha) g^2; w -= lr g / (sqrt(v) + eps).
+                velocity = 0.99 * velocity + 0.01 * g * g
+                expected -= learning_rate * g / (np.sqrt(velocity) + 1e-8)
+                self.assertAllClose(variable.numpy(), np.full(3, expected), rtol=0.011, msg=g)
+            # About 10 lr, 7 lr, 5.8 lr: normalised steps, whatever the gradient's scale.
+            self.assertGreater(-expected, 20 * learning_rate)
+
+
 class WeightClippingTest(tf.test.TestCase):
 
     def test_critic_weights_stay_in_bounds_after_every_critic_update(self):

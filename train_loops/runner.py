@@ -372,7 +372,9 @@ def make_optimizer(learning_rate, steps_per_iteration=1):
             learning_rate, FLAGS.iterations * steps_per_iteration, end_learning_rate=0.0,
             power=1.0)
     if FLAGS.optimizer == "rmsprop":
-        return keras.optimizers.RMSprop(learning_rate)
+        from models.wgan import rmsprop
+
+        return rmsprop(learning_rate)
     return keras.optimizers.Adam(learning_rate, beta_1=FLAGS.beta_1, beta_2=FLAGS.beta_2)
 
 
