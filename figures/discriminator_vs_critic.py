@@ -99,8 +99,8 @@ def compute(run):
     from scipy.special import expit
 
     from models import GAN, WGAN, random
-    from models.wgan import rmsprop
     from models.networks import toy_mlp
+    from models.wgan import rmsprop
 
     grid = np.linspace(min(run.real_mean, run.fake_mean) - 6 * run.std,
                        max(run.real_mean, run.fake_mean) + 6 * run.std, run.grid_points)

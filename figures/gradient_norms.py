@@ -117,8 +117,8 @@ def train_setting(run, name, clip_value=None):
 
     from data.toy import toy_batches
     from models import WGAN, WGANGP, random
-    from models.wgan import rmsprop
     from models.networks import toy_mlp
+    from models.wgan import rmsprop
 
     keras.utils.set_random_seed(run.seed)
     generator = toy_mlp(2, 2, run.hidden_units, run.hidden_layers, name="generator")

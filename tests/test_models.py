@@ -180,10 +180,10 @@ class ExecutionModeTest(tf.test.TestCase):
     MODES = {"eager": dict(run_eagerly=True), "graph": dict(jit_compile=False),
              "xla": dict(jit_compile=True)}
 
-    @staticmethod
-    def train(name, mode, seed=0):
+    @classmethod
+    def train(cls, name, mode, seed=0):
         """Two iterations of `name` in `mode`: (history, every weight, 8 samples)."""
-        model = build(name, seed=seed, **ExecutionModeTest.MODES[mode])
+        model = build(name, seed=seed, **cls.MODES[mode])
         history = model.fit(real_stacks(model, 2, seed=seed), epochs=1, verbose=0).history
         return (history, np.concatenate([snapshot(model.generator), snapshot(model.critic)]),
                 model.generate(8).numpy())

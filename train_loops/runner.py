@@ -93,7 +93,9 @@ flags.DEFINE_integer("batch_size", 256, "Real and generated samples per batch.")
 flags.DEFINE_integer("n_critic", 5,
                      "Critic (discriminator) updates per generator iteration.")
 flags.DEFINE_enum("optimizer", "adam", ["adam", "rmsprop"],
-                  "Optimizer of both networks.")
+                  "Optimizer of both networks. rmsprop: the WGAN authors' (PyTorch's "
+                  "defaults: decay 0.99, epsilon 1e-8 added to the root; "
+                  "models.wgan.rmsprop).")
 flags.DEFINE_float("learning_rate", 1e-4, "Learning rate of both networks.")
 flags.DEFINE_float("critic_learning_rate", None,
                    "Critic's learning rate, if different from --learning_rate.")
