@@ -13,7 +13,8 @@ is held fixed at the real data plus N(0, 1) noise (each critic step takes a
 fresh real batch x and uses x + N(0, I) as the generated batch), and only
 the critic is trained. Critics are the authors' toy MLPs, 3 hidden ReLU
 layers (`models.networks.toy_critic`), here of 128 units (see below), batch 256.
-  - weight clipping: RMSProp(5e-5), every critic weight (and bias) clipped to
+  - weight clipping: RMSProp(5e-5) (TensorFlow 1's, as gan_toy.py runs it:
+    `models.wgan.rmsprop`), every critic weight (and bias) clipped to
     [-0.01, 0.01] after each update (WGAN Algorithm 1);
   - gradient penalty: Adam(1e-4, beta_1 0.5, beta_2 0.9), penalty
     lambda * E[(||grad D(x_hat)||_2 - 1)^2] on x_hat = eps x + (1 - eps) x~,
@@ -146,7 +147,7 @@ def train_critic(run, dataset, method):
                         spectral=method == "spectral")
     normalised = spectral_layers(critic)
     if method == "clipping":
-        optimizer = rmsprop(run.clip_learning_rate)
+        optimizer = rmsprop(run.clip_learning_rate, "tf1")  # gan_toy.py's TensorFlow 1 RMSProp
     else:
         optimizer = keras.optimizers.Adam(run.gp_learning_rate, beta_1=run.beta_1,
                                           beta_2=run.beta_2)

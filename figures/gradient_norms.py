@@ -23,8 +23,9 @@ Setting (as the paper and the authors' gan_toy.py where affordable):
   hidden_units=512)`: 12 ReLU layers of 512 units (the authors' toy width),
   He-uniform init, a linear output; no BatchNorm.
 - Weight clipping: WGAN (Arjovsky et al. 2017) with RMSProp 5e-5 for both
-  networks, n_critic = 5, every critic weight clipped to [-c, c] after each
-  update, c in {0.1, 0.01, 0.001}.
+  networks (TensorFlow 1's, as gan_toy.py runs it: `models.wgan.rmsprop`),
+  n_critic = 5, every critic weight clipped to [-c, c] after each update,
+  c in {0.1, 0.01, 0.001}.
 - Gradient penalty: WGAN-GP with Adam(1e-4, beta1 0.5, beta2 0.9) as in the
   authors' toy code, n_critic = 5, lambda = 10: the paper states that every
   one of its experiments uses lambda = 10; the authors' gan_toy.py uses 0.1
@@ -135,7 +136,7 @@ def train_setting(run, name, clip_value=None):
                      seed=run.seed)
 
         def optimizer():
-            return rmsprop(run.clip_learning_rate)
+            return rmsprop(run.clip_learning_rate, "tf1")  # gan_toy.py's TensorFlow 1 RMSProp
     model.compile(optimizer(), optimizer(), jit_compile=run.jit_compile and not run.run_eagerly,
                   run_eagerly=run.run_eagerly)
     data = model.critic_batches(toy_batches(run.dataset, run.batch_size, run.seed))

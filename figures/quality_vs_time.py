@@ -23,12 +23,13 @@ is better) in place of the inception score:
 Setting: all four runs use the DCGAN generator (dim below) on Fashion-MNIST
 28x28, the same number of generator iterations, run one after another in one
 process, each with its train step compiled by tf.function (no XLA).
-  clipping      `train_loops.wgan --preset=wgan --authors_schedule=false`:
-                RMSProp 5e-5, c = 0.01, n_critic 5, batch 64, z 100-d N(0, 1),
+  clipping      `train_loops.wgan --preset=wgan --authors_schedule=false
+                --optimizer=rmsprop_tf1`: RMSProp 5e-5 (TensorFlow 1's, as
+                the WGAN-GP authors' code runs it), c = 0.01, n_critic 5, batch 64, z 100-d N(0, 1),
                 DCGAN discriminator (with BatchNorm) as critic; no 100-step
                 critic schedule, as in the WGAN-GP authors' gan_cifar.py,
                 which made the clipping baseline of this figure.
-  GP (RMSProp)  `train_loops.wgan_gp --preset=wgan_gp --optimizer=rmsprop
+  GP (RMSProp)  `train_loops.wgan_gp --preset=wgan_gp --optimizer=rmsprop_tf1
                 --learning_rate=5e-5`: the paper trains this model "with the
                 same optimizer (RMSProp) and learning rate as WGAN with weight
                 clipping"; lambda 10, n_critic 5, batch 64, z 128-d,
@@ -83,8 +84,9 @@ QUICK = dict(FULL, dim=8, iterations=2, eval_every=2, eval_samples=32, wgan_batc
 # (name, label, command, its flags beyond the common ones)
 RUNS = (
     ("clipping", "WGAN, weight clipping (RMSProp)", "wgan",
-     dict(preset="wgan", authors_schedule=False)),
-    ("gp_rmsprop", "WGAN-GP (RMSProp)", "wgan_gp", dict(preset="wgan_gp", optimizer="rmsprop")),
+     dict(preset="wgan", authors_schedule=False, optimizer="rmsprop_tf1")),
+    ("gp_rmsprop", "WGAN-GP (RMSProp)", "wgan_gp",
+     dict(preset="wgan_gp", optimizer="rmsprop_tf1")),
     ("gp_adam", "WGAN-GP (Adam)", "wgan_gp", dict(preset="wgan_gp")),
     ("dcgan", "DCGAN", "gan", dict(preset="dcgan")),
 )

@@ -1,25 +1,46 @@
 """Wasserstein GAN with weight clipping (Arjovsky, Chintala & Bottou 2017)."""
 
+import keras
 import tensorflow as tf
 
 from models import distribute, losses
 from models.base import AdversarialModel
 
 
-def rmsprop(learning_rate):
-    """The WGAN authors' RMSProp: PyTorch's defaults, alpha 0.99 and epsilon 1e-8 (main.py).
+def rmsprop(learning_rate, defaults="pytorch"):
+    """RMSProp as the WGAN or the WGAN-GP authors' code runs it.
 
-    PyTorch divides by sqrt(v) + 1e-8. Keras' RMSprop divides by
-    sqrt(v + epsilon) with epsilon 1e-7 and rho 0.9 by default: a floor of
-    3.2e-4 under the root, so a weight whose gradient is far below it (a
-    generator behind a clipped critic: a median of 2.8e-6 per weight was
-    measured at 64 px) moved about lr * g / 3.2e-4, 100 times less than the
-    authors' step of about lr. epsilon 1e-16 inside the root is PyTorch's 1e-8
-    floor.
+    defaults="pytorch": PyTorch's defaults, alpha 0.99 and epsilon 1e-8 added to
+      the root (WassersteinGAN main.py), for the WGAN paper's recipes.
+    defaults="tf1": TensorFlow 1's `tf.train.RMSPropOptimizer` defaults,
+      decay 0.9 and epsilon 1e-10 inside the root, with the mean square
+      starting at 1 rather than 0 (improved_wgan_training gan_toy.py,
+      gan_mnist.py, gan_cifar.py), for the WGAN-GP paper's.
+
+    Keras' own defaults fit neither: it divides by sqrt(v + epsilon) with
+    epsilon 1e-7 and rho 0.9, a floor of 3.2e-4 under the root, so a weight
+    whose gradient is far below it (a generator behind a clipped critic: a
+    median of 2.8e-6 per weight was measured at 64 px) moved about
+    lr * g / 3.2e-4, 100 times less than PyTorch's step of about lr. The
+    floors of the two codes differ too: PyTorch's is 1e-8, TensorFlow 1's
+    1e-5 (epsilon 1e-16 inside the root is PyTorch's 1e-8 floor).
     """
-    import keras
+    if defaults == "pytorch":
+        return keras.optimizers.RMSprop(learning_rate, rho=0.99, epsilon=1e-16)
+    if defaults == "tf1":
+        return RMSpropFromOnes(learning_rate, rho=0.9, epsilon=1e-10)
+    raise ValueError(f"defaults must be 'pytorch' or 'tf1', not {defaults!r}")
 
-    return keras.optimizers.RMSprop(learning_rate, rho=0.99, epsilon=1e-16)
+
+class RMSpropFromOnes(keras.optimizers.RMSprop):
+    """Keras' RMSprop with the mean square of the gradient starting at 1 (TensorFlow 1's slot)."""
+
+    def build(self, var_list):
+        if self.built:
+            return
+        super().build(var_list)
+        for velocity in self._velocities:
+            velocity.assign(keras.ops.ones_like(velocity))
 
 
 class WGAN(AdversarialModel):

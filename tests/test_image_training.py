@@ -129,7 +129,9 @@ class PresetTest(tf.test.TestCase):
             parse(command)
             self.assertEqual((FLAGS.preset, FLAGS.iterations, FLAGS.ema_decay),
                              ("toy", 10000, None))
-        self.assertEqual(FLAGS.optimizer, "rmsprop")  # WGAN's own
+        self.assertEqual(FLAGS.optimizer, "rmsprop_tf1")  # WGAN's own, as gan_toy.py runs it
+        parse(wgan.COMMAND, "--preset=wgan", "--dataset=mnist")
+        self.assertEqual(FLAGS.optimizer, "rmsprop")  # the WGAN authors' PyTorch code
         self.assertIsNone(build(wgan_gp.COMMAND, "--ema_decay=0").averaged_generator)
         with self.assertRaisesRegex(runner.UsageError, "--ema_decay must be in \\[0, 1\\)"):
             build(wgan_gp.COMMAND, "--ema_decay=1")

@@ -80,7 +80,7 @@ class StepIsolationTest(tf.test.TestCase):
 
 
 class WganOptimizerTest(tf.test.TestCase):
-    """The WGAN runs' RMSProp steps as the authors' PyTorch RMSprop does (alpha 0.99, eps 1e-8)."""
+    """RMSProp steps as the WGAN authors' PyTorch and the WGAN-GP authors' TF 1 take them."""
 
     def test_steps_are_pytorchs_for_small_and_large_gradients(self):
         from models.wgan import rmsprop
@@ -98,6 +98,55 @@ class WganOptimizerTest(tf.test.TestCase):
                 self.assertAllClose(variable.numpy(), np.full(3, expected), rtol=0.011, msg=g)
             # About 10 lr, 7 lr, 5.8 lr: normalised steps, whatever the gradient's scale.
             self.assertGreater(-expected, 20 * learning_rate)
+
+    def test_steps_are_tensorflow_1s_for_small_and_large_gradients(self):
+        from models.wgan import rmsprop
+
+        learning_rate = 5e-5
+        for g in (1e-6, 1e-3, 1.0):
+            variable = keras.Variable(np.zeros(3, np.float32))
+            optimizer = rmsprop(learning_rate, "tf1")
+            mean_square, expected = 1.0, 0.0  # tf.compat.v1.train.RMSPropOptimizer's slot: ones
+            for _ in range(60):
+                optimizer.apply_gradients([(tf.fill([3], g), variable)])
+                # ms = 0.9 ms + 0.1 g^2; w -= lr g / sqrt(ms + 1e-10).
+                mean_square = 0.9 * mean_square + 0.1 * g * g
+                expected -= learning_rate * g / np.sqrt(mean_square + 1e-10)
+                self.assertAllClose(variable.numpy(), np.full(3, expected), rtol=2e-3, msg=g)
+            # The mean square's start at 1 fades as 0.9^t: a gradient of 1
+            # takes steps of lr at once (60 lr in all), one of 1e-3 still
+            # moves 0.44 lr in 60 steps (0.9^t falls below g^2 after ~130),
+            # where PyTorch's moves 10 lr on its first step, Keras' 3.2 lr.
+            self.assertAllClose(-expected / learning_rate,
+                                {1e-6: 4.4e-4, 1e-3: 0.44, 1.0: 60.0}[g], rtol=0.01)
+
+    def test_a_restored_tf1_optimizer_keeps_its_mean_square_not_the_start(self):
+        # The runner compiles (which builds the slots at 1) and then restores.
+        from models.wgan import rmsprop
+
+        def built():
+            variable = keras.Variable(np.zeros(2, np.float32))
+            optimizer = rmsprop(5e-5, "tf1")
+            optimizer.build([variable])
+            return variable, optimizer
+
+        variable, optimizer = built()
+        for _ in range(3):
+            optimizer.apply_gradients([(tf.constant([0.5, 2.0]), variable)])
+        path = tf.train.Checkpoint(v=variable, o=optimizer).save(
+            os.path.join(self.get_temp_dir(), "ckpt"))
+        variable_2, optimizer_2 = built()
+        self.assertAllEqual(optimizer_2.variables[-1], [1.0, 1.0])
+        tf.train.Checkpoint(v=variable_2, o=optimizer_2).restore(path).assert_consumed()
+        mean_square = 0.9 ** 3 + (1 - 0.9 ** 3) * np.array([0.25, 4.0])  # g^2 = 0.25, 4
+        self.assertAllClose(optimizer_2.variables[-1], mean_square)
+        self.assertAllEqual(variable_2, variable)
+
+    def test_an_unknown_flavour_is_refused(self):
+        from models.wgan import rmsprop
+
+        with self.assertRaisesRegex(ValueError, "'pytorch' or 'tf1'"):
+            rmsprop(5e-5, "keras")
 
 
 class WeightClippingTest(tf.test.TestCase):

@@ -92,10 +92,11 @@ flags.DEFINE_integer("iterations", 10000,
 flags.DEFINE_integer("batch_size", 256, "Real and generated samples per batch.")
 flags.DEFINE_integer("n_critic", 5,
                      "Critic (discriminator) updates per generator iteration.")
-flags.DEFINE_enum("optimizer", "adam", ["adam", "rmsprop"],
+flags.DEFINE_enum("optimizer", "adam", ["adam", "rmsprop", "rmsprop_tf1"],
                   "Optimizer of both networks. rmsprop: the WGAN authors' (PyTorch's "
-                  "defaults: decay 0.99, epsilon 1e-8 added to the root; "
-                  "models.wgan.rmsprop).")
+                  "defaults: decay 0.99, epsilon 1e-8 added to the root); rmsprop_tf1: "
+                  "the WGAN-GP authors' (TensorFlow 1's: decay 0.9, epsilon 1e-10 inside "
+                  "the root, the mean square starting at 1); models.wgan.rmsprop.")
 flags.DEFINE_float("learning_rate", 1e-4, "Learning rate of both networks.")
 flags.DEFINE_float("critic_learning_rate", None,
                    "Critic's learning rate, if different from --learning_rate.")
@@ -373,10 +374,10 @@ def make_optimizer(learning_rate, steps_per_iteration=1):
         learning_rate = keras.optimizers.schedules.PolynomialDecay(
             learning_rate, FLAGS.iterations * steps_per_iteration, end_learning_rate=0.0,
             power=1.0)
-    if FLAGS.optimizer == "rmsprop":
+    if FLAGS.optimizer in ("rmsprop", "rmsprop_tf1"):
         from models.wgan import rmsprop
 
-        return rmsprop(learning_rate)
+        return rmsprop(learning_rate, "tf1" if FLAGS.optimizer == "rmsprop_tf1" else "pytorch")
     return keras.optimizers.Adam(learning_rate, beta_1=FLAGS.beta_1, beta_2=FLAGS.beta_2)
 
 

@@ -1,13 +1,15 @@
 """python -m train_loops.wgan: WGAN with weight clipping (Arjovsky et al. 2017).
 
 Presets (../shared/reference/papers.md):
-  toy   Algorithm 1 as the WGAN-GP authors' toy code runs it: RMSProp 5e-5,
-        c = 0.01, 5 critic updates, batch 256, no critic schedule
+  toy   Algorithm 1 as the WGAN-GP authors' toy code runs it: RMSProp 5e-5
+        (TensorFlow 1's, as gan_toy.py), c = 0.01, 5 critic updates, batch
+        256, no critic schedule
   metz  the toy recipe on the data and networks of Metz et al. 2017 (their
         ring of radius 2, batch 512, 25k iterations; see the gan command)
   wgan  Algorithm 1 on images with the authors' code's critic schedule (100
         critic updates for the first 25 generator iterations and every
-        500th): DCGAN generator and critic, batch 64, z 100-d N(0, 1)
+        500th): DCGAN generator and critic, batch 64, z 100-d N(0, 1),
+        RMSProp 5e-5 as in their PyTorch code
 """
 
 from absl import flags
@@ -20,12 +22,12 @@ flags.DEFINE_bool("authors_schedule", False,
                   "every 500th (the WGAN authors' code; off in the toy preset, as in "
                   "the WGAN-GP authors' toy code).")
 
-TOY = dict(optimizer="rmsprop", learning_rate=5e-5, n_critic=5)
+TOY = dict(optimizer="rmsprop_tf1", learning_rate=5e-5, n_critic=5)
 PRESETS = {
     "toy": TOY,
     "metz": dict(TOY, **METZ),
-    "wgan": dict(dataset="lsun/bedroom", architecture="dcgan", batch_size=64,
-                 latent_dim=100, authors_schedule=True, iterations=100000),
+    "wgan": dict(dataset="lsun/bedroom", architecture="dcgan", optimizer="rmsprop",
+                 batch_size=64, latent_dim=100, authors_schedule=True, iterations=100000),
 }
 
 
