@@ -25,7 +25,7 @@ says so when it is missing.
 
 import numpy as np
 
-from benchmarks.train_step import CallTimer
+from benchmarks.train_step import CallTimer, rmsprop_start
 
 
 def require_jax():
@@ -135,10 +135,10 @@ def optimizer(keras_optimizer):
             return params, (m, v, t)
         return init, update
     if isinstance(keras_optimizer, keras.optimizers.RMSprop):
-        rho = cfg["rho"]
+        rho, start = cfg["rho"], rmsprop_start(keras_optimizer)
 
         def init(params):
-            return jax.tree_util.tree_map(jnp.zeros_like, params)
+            return jax.tree_util.tree_map(lambda p: jnp.full_like(p, start), params)
 
         def update(params, grads, v):
             v = jax.tree_util.tree_map(lambda v, g: rho * v + (1.0 - rho) * g * g, v, grads)

@@ -258,14 +258,17 @@ class Adam:
 
 
 class RMSprop:
-    """Keras' RMSprop, written out: rho 0.9, no momentum, epsilon 1e-7 inside the root."""
+    """Keras' RMSprop, written out: rho 0.9, no momentum, epsilon 1e-7 inside the root.
 
-    def __init__(self, variables, learning_rate, rho=0.9, epsilon=1e-7):
+    start: the mean square's first value (1 for `models.wgan.RMSpropFromOnes`).
+    """
+
+    def __init__(self, variables, learning_rate, rho=0.9, epsilon=1e-7, start=0.0):
         import tensorflow as tf
 
         self.variables = variables
         self.lr, self.rho, self.eps = learning_rate, rho, epsilon
-        self.v = [tf.Variable(tf.zeros_like(v)) for v in variables]
+        self.v = [tf.Variable(tf.fill(tf.shape(v), start)) for v in variables]
 
     def apply(self, grads):
         import tensorflow as tf
@@ -273,6 +276,13 @@ class RMSprop:
         for var, g, v in zip(self.variables, grads, self.v):
             v.assign(self.rho * v + (1.0 - self.rho) * tf.square(g))
             var.assign_sub(self.lr * g / tf.sqrt(v + self.eps))
+
+
+def rmsprop_start(optimizer):
+    """The first value of a Keras RMSprop's mean square: 1 for TensorFlow 1's, else 0."""
+    from models.wgan import RMSpropFromOnes
+
+    return 1.0 if isinstance(optimizer, RMSpropFromOnes) else 0.0
 
 
 def reference_optimizer(keras_optimizer, variables):
@@ -283,7 +293,7 @@ def reference_optimizer(keras_optimizer, variables):
     cfg = inner.get_config()
     lr = float(inner.learning_rate.numpy())
     if isinstance(inner, keras.optimizers.RMSprop):
-        return RMSprop(variables, lr, cfg["rho"], cfg["epsilon"])
+        return RMSprop(variables, lr, cfg["rho"], cfg["epsilon"], rmsprop_start(inner))
     if isinstance(inner, keras.optimizers.Adam):
         return Adam(variables, lr, cfg["beta_1"], cfg["beta_2"], cfg["epsilon"])
     raise ValueError(f"no hand-written twin of {type(inner).__name__}")

@@ -74,8 +74,8 @@ def plot(data, run):
             ax.set_aspect("equal")
             norms = point_norms(data, key)
             ax.set_title(f"{dataset}, {critic_surfaces.METHOD_TITLES[method].format(**run.settings)}"
-                         f"\nmean grad norm: interpolates {np.mean(norms['interpolates']):.2f}, "
-                         f"grid max {np.max(norms['grid']):.2f}", fontsize=8)
+                         f"\nmean grad norm: interpolates {np.mean(norms['interpolates']):.3g}, "
+                         f"grid max {np.max(norms['grid']):.3g}", fontsize=8)
         # Gradient norms where they were measured, one box per method and kind of point.
         ax = axes[len(METHODS), col]
         positions, values, box_colors = [], [], []

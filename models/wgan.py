@@ -33,14 +33,24 @@ def rmsprop(learning_rate, defaults="pytorch"):
 
 
 class RMSpropFromOnes(keras.optimizers.RMSprop):
-    """Keras' RMSprop with the mean square of the gradient starting at 1 (TensorFlow 1's slot)."""
+    """Keras' RMSprop with the mean square of the gradient starting at 1 (TensorFlow 1's slot).
+
+    Only without momentum and centring, as TensorFlow 1's defaults.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.momentum or self.centered:
+            raise ValueError("RMSpropFromOnes has neither momentum nor centring")
 
     def build(self, var_list):
         if self.built:
             return
-        super().build(var_list)
-        for velocity in self._velocities:
-            velocity.assign(keras.ops.ones_like(velocity))
+        # RMSprop.build's slots, created holding 1 (not assigned 1 afterwards,
+        # which would overwrite values a checkpoint restored on creation).
+        super(keras.optimizers.RMSprop, self).build(var_list)
+        self._velocities = self.add_optimizer_variables(var_list, "velocity", initializer="ones")
+        self._momentums, self._average_gradients = [], []
 
 
 class WGAN(AdversarialModel):

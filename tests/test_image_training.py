@@ -71,8 +71,10 @@ class PresetTest(tf.test.TestCase):
         self.assertTrue(model.authors_schedule)
         self.assertEqual(model.critic.name, "dcgan_discriminator")  # the paper's critic
         for optimizer in (model.generator_optimizer, model.critic_optimizer):
-            self.assertIsInstance(optimizer, keras.optimizers.RMSprop)
-            self.assertAllClose(optimizer.learning_rate, 5e-5)
+            # The WGAN authors' PyTorch RMSprop, not TensorFlow 1's (the toy preset's).
+            self.assertIs(type(optimizer), keras.optimizers.RMSprop)
+            self.assertAllClose((optimizer.learning_rate, optimizer.rho, optimizer.epsilon),
+                                (5e-5, 0.99, 1e-16))
 
     def test_wgan_gp(self):
         model = build(wgan_gp.COMMAND, "--preset=wgan_gp", "--dataset=cifar10")

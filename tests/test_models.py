@@ -107,18 +107,24 @@ class WganOptimizerTest(tf.test.TestCase):
             variable = keras.Variable(np.zeros(3, np.float32))
             optimizer = rmsprop(learning_rate, "tf1")
             mean_square, expected = 1.0, 0.0  # tf.compat.v1.train.RMSPropOptimizer's slot: ones
-            for _ in range(60):
+            moved = []
+            for step in range(1, 301):
                 optimizer.apply_gradients([(tf.fill([3], g), variable)])
                 # ms = 0.9 ms + 0.1 g^2; w -= lr g / sqrt(ms + 1e-10).
                 mean_square = 0.9 * mean_square + 0.1 * g * g
                 expected -= learning_rate * g / np.sqrt(mean_square + 1e-10)
                 self.assertAllClose(variable.numpy(), np.full(3, expected), rtol=2e-3, msg=g)
-            # The mean square's start at 1 fades as 0.9^t: a gradient of 1
-            # takes steps of lr at once (60 lr in all), one of 1e-3 still
-            # moves 0.44 lr in 60 steps (0.9^t falls below g^2 after ~130),
-            # where PyTorch's moves 10 lr on its first step, Keras' 3.2 lr.
-            self.assertAllClose(-expected / learning_rate,
-                                {1e-6: 4.4e-4, 1e-3: 0.44, 1.0: 60.0}[g], rtol=0.01)
+                if step in (60, 300):
+                    moved.append(-expected / learning_rate)
+            # The mean square's start at 1 fades as 0.9^t, so a step is
+            # lr g / sqrt(0.9^t) until 0.9^t nears g^2: a gradient of 1 takes
+            # steps of lr at once (60 lr in 60 steps), one of 1e-3 has moved
+            # 0.44 lr by step 60 (PyTorch's first step alone is 10 lr). By
+            # step 300 (0.9^300 = 2e-14) a gradient of 1e-6 sits at the floor
+            # sqrt(1e-10) = 1e-5 of the root, steps of 0.1 lr (Keras' epsilon
+            # 1e-7 would give 0.003 lr).
+            self.assertAllClose(moved, {1e-6: (4.4e-4, 9.47), 1e-3: (0.44, 182.5),
+                                        1.0: (60.0, 300.0)}[g], rtol=0.01)
 
     def test_a_restored_tf1_optimizer_keeps_its_mean_square_not_the_start(self):
         # The runner compiles (which builds the slots at 1) and then restores.
@@ -141,6 +147,12 @@ class WganOptimizerTest(tf.test.TestCase):
         mean_square = 0.9 ** 3 + (1 - 0.9 ** 3) * np.array([0.25, 4.0])  # g^2 = 0.25, 4
         self.assertAllClose(optimizer_2.variables[-1], mean_square)
         self.assertAllEqual(variable_2, variable)
+        # Restored before it is built (deferred restoration: each slot takes
+        # its saved value when it is created), it keeps them too.
+        variable_3, optimizer_3 = keras.Variable(np.zeros(2, np.float32)), rmsprop(5e-5, "tf1")
+        tf.train.Checkpoint(v=variable_3, o=optimizer_3).restore(path)
+        optimizer_3.build([variable_3])
+        self.assertAllClose(optimizer_3.variables[-1], mean_square)
 
     def test_an_unknown_flavour_is_refused(self):
         from models.wgan import rmsprop
