@@ -106,10 +106,11 @@ class WganOptimizerTest(tf.test.TestCase):
         for g in (1e-6, 1e-3, 1.0):
             variable = keras.Variable(np.zeros(3, np.float32))
             optimizer = rmsprop(learning_rate, "tf1")
+            apply = tf.function(lambda: optimizer.apply_gradients([(tf.fill([3], g), variable)]))
             mean_square, expected = 1.0, 0.0  # tf.compat.v1.train.RMSPropOptimizer's slot: ones
             moved = []
             for step in range(1, 301):
-                optimizer.apply_gradients([(tf.fill([3], g), variable)])
+                apply()
                 # ms = 0.9 ms + 0.1 g^2; w -= lr g / sqrt(ms + 1e-10).
                 mean_square = 0.9 * mean_square + 0.1 * g * g
                 expected -= learning_rate * g / np.sqrt(mean_square + 1e-10)
