@@ -253,9 +253,11 @@ def wgan_no_bn_generator(image_shape=(64, 64, 3), latent_dim=100, dim=64):
     without BatchNorm shrinks the signal at every layer: at 28 px and dim 32
     the images vary over z by about 0.005 (std), one grey image for every z.
     A critic with BatchNorm fed batches of fakes alone then gives the
-    generator almost no gradient (the batch's common image is normalised
-    away), and WGAN stayed at that grey image for 10,000 iterations here. The
-    tflib initialisation starts at a spread of about 0.17.
+    generator almost no gradient (each channel's level and scale common to
+    the batch are normalised away, and a flat image has little else), and
+    WGAN stayed at that grey image for 10,000 iterations here (and for the
+    1170 tried with the authors' RMSProp). The tflib initialisation starts at
+    a spread of about 0.17 (about 0.08 at 64 px).
     """
     _, stages = stride2_stages(image_shape)
     return _transposed_conv_generator(image_shape, latent_dim, [dim] * stages,
