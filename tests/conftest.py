@@ -1,10 +1,25 @@
 """pytest set-up for the tf.test suite."""
 
 import os
+import shutil
+import tempfile
 
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TF's C++ start-up chatter out
+
+# Every temporary file of the session in one folder, removed as the session
+# ends. tf.test's get_temp_dir and tests/command_processes.py clean up in atexit
+# functions, which pytest-xdist's workers do not always reach: full runs of the
+# suite with -n 2 left their folders (and tfds's) in /tmp. The
+# commands under test inherit TMPDIR; each worker makes its folder inside the
+# controller's.
+_SESSION_TMP = tempfile.mkdtemp(prefix="gan-tests-")
+os.environ["TMPDIR"] = tempfile.tempdir = _SESSION_TMP
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(_SESSION_TMP, ignore_errors=True)
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's, which reads the groups
