@@ -194,35 +194,67 @@ def _up_to_stage(run, k, settings=None):
     return dict(settings=names, stages=tuple(run.stages[:k + 1]))
 
 
-def _train_gan_stages(run):
-    """GAN training up to each stage, one resumable part per stage; the states as lists."""
+GAN_PIECE = 1000  # generator iterations per resumable part of the GAN training (~15 min here)
+
+
+def _gan_pieces(stages, piece):
+    """(stage, start, end) of each part of the GAN training: each stage's iterations
+    cut, from its start, into pieces of at most `piece` generator iterations."""
+    pieces, start = [], 0
+    for k, target in enumerate(stages):
+        while start < target:
+            end = min(start + piece, target)
+            pieces.append((k, start, end))
+            start = end
+    return pieces
+
+
+def _train_gan_stages(run, piece=GAN_PIECE):
+    """GAN training up to each stage, in resumable parts of at most `piece` iterations
+    (a sitting that ends mid-stage loses one piece at most); the stages' states as lists."""
     stages = list(run.stages)
     if stages != sorted(stages) or stages[0] < 1:
         raise common.UsageError(f"stages must be increasing positive generator iterations, "
                                 f"got {run.stages}")
-    states, model, previous = [], None, None
+    states, model, previous, cut = [], None, None, False
     progress = run.progress(stages[-1], "GAN training (generator iterations)")
-    for k, target in enumerate(stages):
-        start = stages[k - 1] if k else 0
+    pieces = _gan_pieces(stages, piece)
+    for j, (k, start, end) in enumerate(pieces):
+        trained = []
 
-        def train_stage(k=k, start=start, target=target, previous=previous):
+        def train_piece(j=j, start=start, end=end, previous=previous, trained=trained):
             nonlocal model
+            trained.append(j)
             if model is None:
                 model = _build_gan(run)
-                if previous is not None:  # resuming from the stage before
+                if previous is not None:  # resuming from the piece before
                     _assign(_gan_state(model), previous)
-            data = model.critic_batches(_real_batches(run, 1000 * run.seed + k))
-            model.fit(data, steps_per_epoch=target - start, epochs=1, verbose=0,
+            # Each piece draws its real batches from a seed of its own, so a run
+            # resumed at a piece trains as an unbroken one.
+            data = model.critic_batches(_real_batches(run, 1000 * run.seed + j))
+            model.fit(data, steps_per_epoch=end - start, epochs=1, verbose=0,
                       callbacks=[progress.callback()])
             return _state_part(_gan_state(model))
 
-        # The GAN stages depend on the GAN's settings only: changing the
-        # discriminator's (e.g. --set discriminator_steps=...) reuses them.
-        part = run.cached(f"gan-stage{k}", train_stage, **_up_to_stage(run, k, GAN_SETTINGS))
-        if model is None:  # this stage came from disk
-            progress.update(target - start, reused=True)
+        # The GAN's parts depend on the GAN's settings only: changing the
+        # discriminator's (e.g. --set discriminator_steps=...) reuses them. Until
+        # a stage is cut, each is a whole stage, named and kept as before stages
+        # were cut (so those parts stay reusable); after, by the iterations it
+        # and the pieces before it end at.
+        cut = cut or (start, end) != ((stages[k - 1] if k else 0), stages[k])
+        if cut:
+            ends = tuple(e for _, _, e in pieces[:j + 1])
+            key, depends_on = f"gan-stage{k}-to{end}", dict(settings=GAN_SETTINGS, ends=ends)
+        else:
+            key, depends_on = f"gan-stage{k}", _up_to_stage(run, k, GAN_SETTINGS)
+        part = run.cached(key, train_piece, **depends_on)
         previous = _state_values(part)
-        states.append(previous)
+        if not trained:  # this piece came from disk
+            progress.update(end - start, reused=True)
+            if model is not None:  # the next piece trains on from the stored state
+                _assign(_gan_state(model), previous)
+        if end == stages[k]:
+            states.append(previous)
     return states
 
 

@@ -76,6 +76,46 @@ class VanishingGradientsTest(tf.test.TestCase):
         # The stage did train: the discriminator's gradient norms moved.
         self.assertNotAllClose(whole["minimax"][0], whole["minimax"][-1])
 
+    def test_gan_pieces_cut_each_stage_from_its_start(self):
+        pieces = vanishing_gradients._gan_pieces([468, 4680, 11700], 1000)
+        self.assertEqual(pieces[:3], [(0, 0, 468), (1, 468, 1468), (1, 1468, 2468)])
+        self.assertEqual([end for _, _, end in pieces if end in (468, 4680, 11700)],
+                         [468, 4680, 11700])
+        self.assertEqual([k for k, _, _ in pieces], [0] + [1] * 5 + [2] * 8)
+        for (_, _, end), (_, start, _) in zip(pieces, pieces[1:]):
+            self.assertEqual(start, end)  # contiguous, none longer than 1000
+        self.assertLessEqual(max(end - start for _, start, end in pieces), 1000)
+
+    def test_gan_training_resumes_from_pieces(self):
+        # The GAN trains in resumable pieces: a sitting that ended mid-stage (its
+        # last pieces lost) resumes from the state the kept one ended in, and ends
+        # with the unbroken run's states.
+        settings = dict(vanishing_gradients.QUICK, stages=(1, 3))  # pieces end at 1, 2, 3
+
+        def train(folder):
+            run = FigureRun("vanishing_gradients", settings, 0, True,
+                            os.path.join(self.get_temp_dir(), folder))
+            return vanishing_gradients._train_gan_stages(run, piece=1), run
+
+        with tfds.testing.mock_data(num_examples=32):
+            unbroken, run = train("pieces")
+            self.assertEqual(run.parts, {"computed": 3, "reused": 0})
+            kept = sorted(os.listdir(run.parts_dir))
+            self.assertLen([name for name in kept if name.endswith(".npz")], 3)
+            self.assertLen([name for name in kept if name.startswith("gan-stage0-")
+                            and name.endswith(".npz")], 1)  # a whole stage: its old name
+            for name in kept:
+                if not name.startswith("gan-stage0-"):  # lose all but the first piece
+                    os.remove(os.path.join(run.parts_dir, name))
+            resumed, run = train("pieces")
+            self.assertEqual(run.parts, {"computed": 2, "reused": 1})
+        self.assertLen(unbroken, 2)  # one state per stage
+        for stage in range(2):
+            for unbroken_value, resumed_value in zip(unbroken[stage], resumed[stage]):
+                self.assertAllEqual(resumed_value, unbroken_value)
+        # The GAN did train between the stages.
+        self.assertNotAllClose(unbroken[0][0], unbroken[1][0])
+
     def test_image_size_64_gives_the_papers_networks(self):
         # --set image_size=64: MNIST resized to 64 px, and the DCGAN of the paper's
         # 64 px images (4 stride-2 layers each way: 4x4 -> 64x64).
