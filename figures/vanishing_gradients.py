@@ -220,11 +220,9 @@ def _train_gan_stages(run, piece=GAN_PIECE):
     progress = run.progress(stages[-1], "GAN training (generator iterations)")
     pieces = _gan_pieces(stages, piece)
     for j, (k, start, end) in enumerate(pieces):
-        trained = []
 
-        def train_piece(j=j, start=start, end=end, previous=previous, trained=trained):
+        def train_piece(j=j, start=start, end=end, previous=previous):
             nonlocal model
-            trained.append(j)
             if model is None:
                 model = _build_gan(run)
                 if previous is not None:  # resuming from the piece before
@@ -247,9 +245,10 @@ def _train_gan_stages(run, piece=GAN_PIECE):
             key, depends_on = f"gan-stage{k}-to{end}", dict(settings=GAN_SETTINGS, ends=ends)
         else:
             key, depends_on = f"gan-stage{k}", _up_to_stage(run, k, GAN_SETTINGS)
+        computed_before = run.parts["computed"]
         part = run.cached(key, train_piece, **depends_on)
         previous = _state_values(part)
-        if not trained:  # this piece came from disk
+        if run.parts["computed"] == computed_before:  # this piece came from disk
             progress.update(end - start, reused=True)
             if model is not None:  # the next piece trains on from the stored state
                 _assign(_gan_state(model), previous)

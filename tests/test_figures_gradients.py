@@ -83,7 +83,7 @@ class VanishingGradientsTest(tf.test.TestCase):
                          [468, 4680, 11700])
         self.assertEqual([k for k, _, _ in pieces], [0] + [1] * 5 + [2] * 8)
         for (_, _, end), (_, start, _) in zip(pieces, pieces[1:]):
-            self.assertEqual(start, end)  # contiguous, none longer than 1000
+            self.assertEqual(start, end)  # contiguous
         self.assertLessEqual(max(end - start for _, start, end in pieces), 1000)
 
     def test_gan_training_resumes_from_pieces(self):
