@@ -255,6 +255,7 @@ class FigureRun:
         --quick mode a tiny untrained classifier, kept in the parts folder,
         stands in: its numbers mean nothing, the plumbing it feeds is real.
         """
+        from data import images as image_data
         from evaluation import classifier
 
         if self.quick:
@@ -268,7 +269,10 @@ class FigureRun:
         if not os.path.exists(path):
             self.log(f"training the {dataset} classifier for classifier-FID into {path}")
             # A few minutes of training: keras' bar shows each epoch's progress and ETA.
-            model, accuracy = classifier.train_classifier(dataset, verbose=1)
+            # The data set is prepared from ../shared/datasets when it is not yet
+            # (as the training commands do): on a new machine nothing is prepared.
+            model, accuracy = classifier.train_classifier(
+                dataset, manual_dir=image_data.default_manual_dir(dataset), verbose=1)
             classifier.save_classifier(model, path, dict(test_accuracy=accuracy))
             self.log(f"{dataset} classifier: test accuracy {accuracy:.4f}")
         return path

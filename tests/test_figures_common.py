@@ -224,6 +224,27 @@ class RunFigureTest(tf.test.TestCase):
         self.assertEqual(run.train("gan", "tiny", **flags, image_size=None), first)
         self.assertEqual(run.parts, {"computed": 2, "reused": 3})
 
+    def test_a_missing_classifier_is_trained_on_data_prepared_from_the_shared_copies(self):
+        # On a new machine nothing is prepared in tfds' folder: the classifier
+        # must be trained from ../shared/datasets, as the training commands are.
+        from data import images as image_data
+        from evaluation import classifier
+
+        run = common.FigureRun("made_up", {}, 0, False, self.get_temp_dir())
+        trained = []
+
+        def train_classifier(dataset, manual_dir=None, verbose=0):
+            trained.append((dataset, manual_dir))
+            return classifier.build_classifier(feature_dim=8, width=4), 0.5
+
+        with mock.patch.object(classifier, "train_classifier", train_classifier), \
+                mock.patch.object(classifier, "save_classifier"), \
+                mock.patch("os.path.exists", return_value=False):
+            path = run.classifier("fashion_mnist")
+        self.assertEqual(path, os.path.join("classifiers", "fashion_mnist.keras"))
+        self.assertEqual(trained, [("fashion_mnist", image_data.default_manual_dir("fashion_mnist"))])
+        self.assertIsNotNone(trained[0][1])
+
     def test_bad_overrides_are_refused(self):
         module = toy_figure([])
         for override, message in (("n", "key=value"), ("bogus=1", "one of label, n, scale"),
