@@ -15,6 +15,7 @@ initial value and below 0.1 data standard deviations.
 Setting. Data N(2, 0.5^2) (the paper's sketch is a single bump and gives no
 numbers); z ~ U[-1, 1], 1-d, "sampled uniformly" as in the paper's sketch.
 `models.GAN` (Algorithm 1 with k = 1 discriminator step per generator step,
+the paper's choice in its experiments; `--set discriminator_steps=k` for more;
 the non-saturating generator loss of Section 3), both networks the
 project's toy MLP (3 hidden ReLU layers of 128, linear output;
 `models.networks.toy_mlp`), Adam(1e-4, beta 0.5, 0.9) (the project's toy GAN
@@ -51,7 +52,7 @@ FULL = dict(
     hidden_units=128, hidden_layers=3,
     batch_size=256, iterations=10000, snapshots=(0, 250, 1000, 10000), eval_every=100,
     optimizer="adam", learning_rate=1e-4, beta_1=0.5, beta_2=0.9, momentum=0.5,
-    generator_loss="non_saturating",
+    generator_loss="non_saturating", discriminator_steps=1,
     eval_samples=10000, grid_points=2000, bins=60,
     jit_compile=True,
 )
@@ -87,6 +88,7 @@ def train_and_record(run):
     generator = toy_mlp(1, 1, run.hidden_units, run.hidden_layers, name="generator")
     discriminator = toy_mlp(1, 1, run.hidden_units, run.hidden_layers, name="discriminator")
     model = GAN(generator, discriminator, generator_loss=run.generator_loss,
+                discriminator_steps=run.discriminator_steps,
                 latent_distribution="uniform", seed=run.seed)
     model.compile(optimizer(run), optimizer(run))
     data_seeds = keras.random.SeedGenerator(run.seed + 1)
@@ -94,8 +96,8 @@ def train_and_record(run):
     @tf.function(jit_compile=run.jit_compile)
     def train(steps):
         for _ in tf.range(steps):
-            real = run.data_mean + run.data_std * random.normal([1, run.batch_size, 1],
-                                                                data_seeds)
+            real = run.data_mean + run.data_std * random.normal(
+                [run.discriminator_steps, run.batch_size, 1], data_seeds)
             model.train_step(real)
 
     rng = np.random.default_rng(run.seed)
