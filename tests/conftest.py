@@ -1,5 +1,6 @@
 """pytest set-up for the tf.test suite."""
 
+import logging
 import os
 import shutil
 import tempfile
@@ -20,6 +21,10 @@ os.environ["TMPDIR"] = tempfile.tempdir = _SESSION_TMP
 
 def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(_SESSION_TMP, ignore_errors=True)
+    # tf.test's atexit function then finds its folder (inside this one) gone and
+    # logs "Error removing ...: not found" on the "tensorflow" logger; no test
+    # runs after this point, so nothing else of TF's is silenced.
+    logging.getLogger("tensorflow").setLevel(logging.CRITICAL)
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's, which reads the groups
