@@ -58,10 +58,11 @@ The paper's scale, with one substitution:
 - discriminator_steps: 4000 discriminator (and critic) steps per stage (the
   paper's Figs. 2-3 run to about 4000), measured every 20 steps.
 - batch_size 128, DCGAN's.
-Measured at this scale (docs/figures.md): the minimax gradient falls 62x and
-29x after 1 and 10 epochs and not at all after 25, short of the paper's 4-5
-orders of magnitude; -log D grows 17-54x, smoother rather than noisier; the
-WGAN critic's gradient grows 46-83x.
+Measured at this scale (docs/figures.md, commit 1bb25dc): the minimax gradient
+falls 83x, 125x and 15x after 1, 10 and 25 epochs, short of the paper's 4-5
+orders of magnitude; -log D grows 8-26x, smoother rather than noisier; the
+WGAN critic's gradient grows 3-8x. At 64 px (`--set image_size=64`) the first
+stage's minimax gradient falls 6.5 orders of magnitude.
 An earlier version ran a reduced setting (stages 25, 100, 250; 100 steps per
 stage, measured every 5; batch 64) to fit ~12 minutes on shared cores: there
 the minimax gradient fell 26x-190x for the first two stages, not orders of
