@@ -31,7 +31,8 @@ class ImageMetricsCallback(keras.callbacks.Callback):
 
     Args:
       generator_sample_fn: f(n) -> n images [n, H, W, C] in [-1, 1] (array or
-        tensor). Called in chunks of at most ``sample_batch_size``.
+        tensor). Called in chunks of at most ``sample_batch_size``; with
+        ``seed``, as f(n, seed_generator=stream).
       extractor: an ``evaluation.features.FeatureExtractor``.
       real_features_or_images: the real side: features [N, D] (used as is) or
         images [N, H, W, C] (their features are computed at the first
@@ -48,13 +49,18 @@ class ImageMetricsCallback(keras.callbacks.Callback):
       verbose: print one line per evaluation.
       metric_kwargs: passed to ``metrics_from_outputs`` (kid_subsets,
         kid_subset_size, is_splits, seed).
+      seed: if given, the evaluation at iteration t draws its latent codes
+        from a stream of its own (a ``keras.random.SeedGenerator`` seeded by
+        (seed, t)), handed to ``generator_sample_fn``: evaluating then leaves
+        the model's own random draws, and so its training, as they are, and a
+        resumed run evaluates as an unbroken one.
     """
 
     def __init__(self, generator_sample_fn: Callable, extractor, real_features_or_images,
                  every: int, num_samples: int, csv_path: str, summary_writer=None,
                  metrics: Sequence[str] = METRICS, start_iteration: int = 0,
                  sample_batch_size: int = 500, verbose: bool = True,
-                 metric_kwargs: Optional[dict] = None):
+                 metric_kwargs: Optional[dict] = None, seed: Optional[int] = None):
         super().__init__()
         for name, value in (("every", every), ("num_samples", num_samples),
                             ("sample_batch_size", sample_batch_size)):
@@ -70,7 +76,7 @@ class ImageMetricsCallback(keras.callbacks.Callback):
         if real.ndim not in (2, 4) or real.shape[0] < 2:
             raise ValueError("real_features_or_images must be features [N, D] or images "
                              f"[N, H, W, C] with N >= 2, got shape {tuple(real.shape)}.")
-        self.sample_fn = generator_sample_fn
+        self.sample_fn, self.seed = generator_sample_fn, seed
         self.extractor = extractor
         self.metrics = check_metrics(metrics)
         self.columns = metric_columns(self.metrics)
@@ -108,12 +114,19 @@ class ImageMetricsCallback(keras.callbacks.Callback):
         if iteration % self.every == 0:
             self.evaluate(iteration)
 
-    def sample(self) -> np.ndarray:
-        """``num_samples`` generated images as one float32 array."""
+    def sample(self, iteration: int = 0) -> np.ndarray:
+        """``num_samples`` generated images as one float32 array (those of `iteration`'s
+        evaluation when the callback has a ``seed``)."""
+        sample_fn = self.sample_fn
+        if self.seed is not None:
+            from models.random import derived_seed
+
+            stream = keras.random.SeedGenerator(derived_seed(self.seed, iteration))
+            sample_fn = lambda n: self.sample_fn(n, seed_generator=stream)  # noqa: E731
         chunks, remaining = [], self.num_samples
         while remaining > 0:
             n = min(remaining, self.sample_batch_size)
-            images = self.sample_fn(n)
+            images = sample_fn(n)
             images = images.numpy() if hasattr(images, "numpy") else np.asarray(images)
             if images.shape[0] != n:
                 raise ValueError(f"generator_sample_fn({n}) returned {images.shape[0]} images.")
@@ -127,7 +140,7 @@ class ImageMetricsCallback(keras.callbacks.Callback):
             return self.last[1]
         began = time.time()
         real_features = self.real_features
-        fake_features, fake_probabilities = self.extractor.outputs(self.sample())
+        fake_features, fake_probabilities = self.extractor.outputs(self.sample(iteration))
         results = metrics_from_outputs(real_features, fake_features, fake_probabilities,
                                        metrics=self.metrics, **self.metric_kwargs)
         now = time.time()

@@ -157,20 +157,29 @@ class AdversarialModel(keras.Model):
 
     # --- sampling -------------------------------------------------------------
 
-    def sample_latent(self, n):
-        """n latent codes: N(0, 1), or U[-1, 1] as in DCGAN (Radford et al. 2016, Section 4)."""
-        shape = tf.concat([[n], self.latent_shape], axis=0)
-        return random.latent(shape, self.latent_distribution, self.seed_generator)
+    def sample_latent(self, n, seed_generator=None):
+        """n latent codes: N(0, 1), or U[-1, 1] as in DCGAN (Radford et al. 2016, Section 4).
 
-    def generate(self, n, training=False, averaged=False):
+        Drawn from `seed_generator` if given, else from the model's own stream,
+        the one training draws from.
+        """
+        shape = tf.concat([[n], self.latent_shape], axis=0)
+        stream = self.seed_generator if seed_generator is None else seed_generator
+        return random.latent(shape, self.latent_distribution, stream)
+
+    def generate(self, n, training=False, averaged=False, seed_generator=None):
         """n samples from the generator (float32, whatever the networks compute in).
 
         averaged: from the moving average of its weights (needs `ema_decay`).
+        seed_generator: a stream of their own for the latent codes (evaluations
+        use one, so that they leave training's draws, and so the run, as they
+        are); else the model's.
         """
         generator = self.averaged_generator if averaged else self.generator
         if generator is None:
             raise ValueError("averaged=True needs a model built with ema_decay")
-        return tf.cast(generator(self.sample_latent(n), training=training), tf.float32)
+        latent = self.sample_latent(n, seed_generator)
+        return tf.cast(generator(latent, training=training), tf.float32)
 
     def score(self, x, training=True):
         """The critic's scores of `x`, in float32 (the networks may compute in 16 bits)."""

@@ -87,6 +87,15 @@ def normal(shape, seed_generator, dtype=tf.float32):
 LATENT_DISTRIBUTIONS = ("normal", "uniform")
 
 
+def derived_seed(*keys):
+    """A seed in [0, 2**31) derived from non-negative integers (a run's seed, an
+    iteration, ...): the same keys give the same seed on every platform, and
+    nearby keys unrelated ones (NumPy's SeedSequence mixing)."""
+    import numpy as np
+
+    return int(np.random.SeedSequence([int(k) for k in keys]).generate_state(1)[0] & 0x7FFFFFFF)
+
+
 def latent(shape, distribution, seed_generator):
     """Latent codes: N(0, 1), or U[-1, 1] as in DCGAN (Radford et al. 2016, Section 4)."""
     if distribution == "uniform":

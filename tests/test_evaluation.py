@@ -326,6 +326,36 @@ class ImageMetricsCallbackTest(tf.test.TestCase):
         self.assertEqual(tags.get("eval/fid"), [3, 6])
         self.assertEqual(tags.get("eval/is_std"), [3, 6])
 
+    def test_seeded_evaluations_draw_from_their_own_stream_per_iteration(self):
+        def sample(n, seed_generator):
+            return keras.random.uniform((n, 4, 4, 1), -1, 1, seed=seed_generator)
+
+        def callback(seed):
+            return ImageMetricsCallback(sample, _CountingExtractor(), np.zeros((10, 4)), every=1,
+                                        num_samples=30, sample_batch_size=20, seed=seed,
+                                        csv_path=os.path.join(self.get_temp_dir(), "m.csv"),
+                                        verbose=False)
+
+        first, again, other_seed = callback(3), callback(3), callback(4)
+        at_5 = first.sample(5)
+        self.assertEqual(at_5.shape, (30, 4, 4, 1))
+        # An evaluation's images depend on (seed, iteration) only: not on what
+        # was drawn before, nor on the chunking's second call repeating the first.
+        first.sample(6)
+        self.assertAllEqual(again.sample(5), at_5)
+        self.assertAllEqual(first.sample(5), at_5)
+        self.assertNotAllClose(first.sample(6), at_5)
+        self.assertNotAllClose(other_seed.sample(5), at_5)
+        self.assertNotAllClose(at_5[:10], at_5[20:])
+
+    def test_derived_seeds_are_stable_31_bit_and_distinct(self):
+        from models.random import derived_seed
+
+        seeds = [derived_seed(s, t) for s in range(3) for t in range(100)]
+        self.assertEqual(seeds, [derived_seed(s, t) for s in range(3) for t in range(100)])
+        self.assertLen(set(seeds), 300)
+        self.assertTrue(all(0 <= s < 2 ** 31 for s in seeds))
+
     def test_precomputed_features_subset_of_metrics_and_resume(self):
         real_features = np.random.default_rng(1).normal(size=(30, 4)).astype(np.float32)
         extractor = _CountingExtractor()

@@ -400,20 +400,24 @@ class IterationsPerStepTest(tf.test.TestCase):
     The same deterministic WGAN-GP run three ways: one iteration per step; the
     default (auto: 10 per step on toy data); and 7 iterations at one per step,
     then resumed to 20 with auto, which must fall back to a step size that
-    divides 7 (a step must end where the run resumes).
+    divides 7 (a step must end where the run resumes). And a fourth, one
+    iteration per step evaluated at every iteration: evaluations draw from
+    streams of their own, so it must train exactly as the first.
     """
 
     ARGS = SHORT + ["--deterministic", "--n_critic=2"]
 
     @classmethod
     def work(cls, directory):
-        dirs = {name: os.path.join(directory, name) for name in ("one", "auto", "resumed")}
+        dirs = {name: os.path.join(directory, name)
+                for name in ("one", "auto", "resumed", "evaluated")}
         outcomes = {
             "one": run("wgan_gp", *cls.ARGS, "--iterations_per_step=1",
                        f"--output_dir={dirs['one']}"),
             "auto": run("wgan_gp", *cls.ARGS, f"--output_dir={dirs['auto']}"),
-            # No evaluation at 7: it would draw latents from the model's random
-            # stream before the final checkpoint, which the unbroken runs do not.
+            "evaluated": run("wgan_gp", *cls.ARGS, "--iterations_per_step=1", "--eval_every=1",
+                             "--sample_every=1", "--checkpoint_every=1",
+                             f"--output_dir={dirs['evaluated']}"),
             "first_7": run("wgan_gp", *cls.ARGS, "--iterations=7",
                            "--iterations_per_step=1", f"--output_dir={dirs['resumed']}"),
             # An explicit value that does not divide 7 is refused in one line.
@@ -437,7 +441,7 @@ class IterationsPerStepTest(tf.test.TestCase):
         cls.dirs, cls.outcomes = result(cls.work)
 
     def test_runs_exit_0_and_the_bad_resume_is_refused(self):
-        for name in ("one", "auto", "first_7", "resumed"):
+        for name in ("one", "auto", "first_7", "resumed", "evaluated"):
             self.assertEqual(self.outcomes[name].returncode, 0,
                              msg=f"{name}: {self.outcomes[name].stderr}")
         refused = self.outcomes["refused"]
@@ -470,6 +474,24 @@ class IterationsPerStepTest(tf.test.TestCase):
                 self.assertAllClose(column(header, one, metric),
                                     column(header, other, metric),
                                     rtol=1e-4, atol=1e-6, msg=f"{name} {metric}")
+
+    def test_evaluating_more_often_changes_nothing_in_training(self):
+        header, one = read_csv(os.path.join(self.dirs["one"], "metrics.csv"))
+        _, evaluated = read_csv(os.path.join(self.dirs["evaluated"], "metrics.csv"))
+        # Every iteration's losses, bit for bit (--deterministic, the same step size).
+        self.assertEqual([row[2:] for row in evaluated], [row[2:] for row in one])
+        eval_header, rows = read_csv(os.path.join(self.dirs["evaluated"], "evaluation.csv"))
+        self.assertEqual([int(row[0]) for row in rows], list(range(1, 21)))
+        # The evaluations both runs make (10 and 20) drew the same samples.
+        _, one_rows = read_csv(os.path.join(self.dirs["one"], "evaluation.csv"))
+        self.assertEqual([rows[9][2:], rows[19][2:]], [row[2:] for row in one_rows])
+        one_final = tf.train.load_checkpoint(os.path.join(self.dirs["one"], "checkpoints"))
+        evaluated_final = tf.train.load_checkpoint(
+            os.path.join(self.dirs["evaluated"], "checkpoints"))
+        for variable in one_final.get_variable_to_shape_map():
+            if variable.startswith("model/"):
+                self.assertAllEqual(one_final.get_tensor(variable),
+                                    evaluated_final.get_tensor(variable), msg=variable)
 
     def test_evaluations_and_checkpoints_fall_on_the_same_iterations(self):
         header, one = read_csv(os.path.join(self.dirs["one"], "evaluation.csv"))

@@ -73,15 +73,22 @@ class ToyEvaluation(IterationCallback):
     as ema_*. Data without modes (`modes` None: swissroll, points without
     a modes file) get only the training metrics. Each evaluation is a row of `path` and a printed line
     (the progress report when stdout is not a terminal).
+
+    The latent codes of the evaluation at iteration t come from a stream of
+    its own, seeded by (`seed`, t), the same codes for the generator and its
+    average: evaluating leaves training's random draws as they are, so a run
+    trains the same whatever `every` is, and a resumed run evaluates as an
+    unbroken one.
     """
 
     COLUMNS = ("modes_captured", "high_quality_percent")
     MIXTURE_COLUMNS = ("reverse_kl", "high_quality_reverse_kl")
 
-    def __init__(self, model, modes, every, samples, path, start_iteration=0):
+    def __init__(self, model, modes, every, samples, path, start_iteration=0, seed=0):
         """`modes`: (centres [K, 2], per-coordinate std) of the data's mixture, or None."""
         super().__init__(start_iteration)
         self.gan, self.every, self.samples, self.path = model, every, samples, path
+        self.seed = seed
         self.has_modes = modes is not None
         columns = list(self.COLUMNS)
         if self.has_modes:
@@ -144,10 +151,16 @@ class ToyEvaluation(IterationCallback):
         seconds = time.time() - self.start
         result, row = {}, [""] * len(self.columns)
         if self.has_modes:
-            result = self.coverage(self.gan.generate(self.samples).numpy())
+            from models.random import derived_seed
+
+            def generated(averaged=False):
+                stream = keras.random.SeedGenerator(derived_seed(self.seed, iteration))
+                return self.gan.generate(self.samples, averaged=averaged,
+                                         seed_generator=stream).numpy()
+
+            result = self.coverage(generated())
             if self.gan.averaged_generator is not None:
-                result.update(self.coverage(
-                    self.gan.generate(self.samples, averaged=True).numpy(), "ema_"))
+                result.update(self.coverage(generated(averaged=True), "ema_"))
             flat = dict(result, **{f"share_{k}": p for k, p in enumerate(result["shares"])},
                         **{f"high_quality_share_{k}": p
                            for k, p in enumerate(result["high_quality_shares"])})

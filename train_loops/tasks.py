@@ -130,7 +130,7 @@ class ToyTask:
         f = self.flags
         self.evaluation = ToyEvaluation(
             model, self.modes, f.eval_every, f.eval_samples,
-            os.path.join(output_dir, "evaluation.csv"), start_iteration)
+            os.path.join(output_dir, "evaluation.csv"), start_iteration, seed=f.seed)
         real = self.real_sample(self.SNAPSHOT_SAMPLES, f.seed + 1)
         snapshots = ToySamples(fixed_latent(model, self.SNAPSHOT_SAMPLES, f.seed), real,
                                f.sample_every, os.path.join(output_dir, "samples"),
@@ -283,11 +283,11 @@ class ImageTask:
 
             real = self.reference_images(f.eval_samples)
             self.metrics = ImageMetricsCallback(
-                lambda n: model.generate(n), ClassifierFeatures(self.classifier_path()),
+                model.generate, ClassifierFeatures(self.classifier_path()),
                 real, f.eval_every, f.eval_samples,
                 os.path.join(output_dir, "image_metrics.csv"), summary_writer=writer,
                 start_iteration=start_iteration,
-                metric_kwargs=dict(kid_subset_size=min(1000, f.eval_samples)))
+                metric_kwargs=dict(kid_subset_size=min(1000, f.eval_samples)), seed=f.seed)
         return [self.grids] + ([self.metrics] if self.metrics else [])
 
     def finish(self, model, output_dir, iterations):
