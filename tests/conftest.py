@@ -1,6 +1,6 @@
 """pytest set-up for the tf.test suite."""
 
-import logging
+import atexit
 import os
 import shutil
 import tempfile
@@ -9,22 +9,17 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TF's C++ start-up chatter out
 
-# Every temporary file of the session in one folder, removed as the session
-# ends. tf.test's get_temp_dir and tests/command_processes.py clean up in atexit
-# functions, which pytest-xdist's workers do not always reach: full runs of the
-# suite with -n 2 left their folders (and tfds's) in /tmp. The
-# commands under test inherit TMPDIR; each worker makes its folder inside the
-# controller's.
+# Every temporary file of the session in one folder, removed at exit.
+# tf.test's get_temp_dir, multiprocessing (the commands' forkserver) and
+# tests/command_processes.py clean up their folders inside it in atexit
+# functions; registered before any of them, this one runs after them all. The
+# commands under test inherit TMPDIR, and each pytest-xdist worker makes its
+# folder inside the controller's, so the controller's removal also takes what
+# a worker that never reached its atexit functions left (full runs with -n 2
+# once left such folders, and tfds's, in /tmp).
 _SESSION_TMP = tempfile.mkdtemp(prefix="gan-tests-")
 os.environ["TMPDIR"] = tempfile.tempdir = _SESSION_TMP
-
-
-def pytest_sessionfinish(session, exitstatus):
-    shutil.rmtree(_SESSION_TMP, ignore_errors=True)
-    # tf.test's atexit function then finds its folder (inside this one) gone and
-    # logs "Error removing ...: not found" on the "tensorflow" logger; no test
-    # runs after this point, so nothing else of TF's is silenced.
-    logging.getLogger("tensorflow").setLevel(logging.CRITICAL)
+atexit.register(shutil.rmtree, _SESSION_TMP, ignore_errors=True)
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's, which reads the groups
