@@ -90,9 +90,22 @@ class ImageMetricsCallback(keras.callbacks.Callback):
         self._real_features = np.asarray(real, np.float32) if real.ndim == 2 else None
         self.start = time.time()
         self.last = None  # (iteration, results) of the latest evaluation
-        resuming = self.start_iteration > 0 and os.path.exists(csv_path)
-        # Rows after the checkpoint the run resumes from are evaluated again.
-        if not (resuming and files.drop_rows_after(csv_path, self.start_iteration)):
+        header = None
+        if self.start_iteration > 0 and os.path.exists(csv_path):
+            # Rows after the checkpoint the run resumes from are evaluated
+            # again. A row at the checkpoint's own iteration stands if it is a
+            # scheduled evaluation (an unbroken run has it; it is not made
+            # again) and goes if not (an interrupted run's final evaluation).
+            scheduled = self.start_iteration % self.every == 0
+            header = files.drop_rows_after(
+                csv_path, self.start_iteration if scheduled else self.start_iteration - 1)
+        if header:
+            rows = files.read_rows(csv_path)[1:]
+            if rows and int(rows[-1][0]) == self.start_iteration:
+                row = dict(zip(header, rows[-1]))
+                if all(row.get(c, "") != "" for c in self.columns):
+                    self.last = (self.start_iteration, {c: float(row[c]) for c in self.columns})
+        else:
             directory = os.path.dirname(csv_path)
             if directory:
                 os.makedirs(directory, exist_ok=True)

@@ -70,3 +70,13 @@ class ToyEvaluationResumeTest(tf.test.TestCase):
         self.assertEqual(resumed.evaluate(20)["modes_captured"], 8)
         self.assertEqual(resumed.evaluate(20)["shares"], [0.125] * 8)
         self.assertEqual(self.rows(path), [10, 20])
+
+    def test_without_modes_the_scheduled_row_is_not_written_twice(self):
+        # swissroll: rows hold the iteration and the time only.
+        path = os.path.join(self.get_temp_dir(), "evaluation.csv")
+        ToyEvaluation(self._Gan(), None, 10, 100, path)
+        with open(path, "a", newline="") as f:
+            csv.writer(f).writerows([[10, 1.0], [20, 2.0]])
+        resumed = ToyEvaluation(self._Gan(), None, 10, 100, path, start_iteration=20)
+        self.assertEqual(resumed.evaluate(20), {})
+        self.assertEqual(self.rows(path), [10, 20])

@@ -326,6 +326,30 @@ class ImageMetricsCallbackTest(tf.test.TestCase):
         self.assertEqual(tags.get("eval/fid"), [3, 6])
         self.assertEqual(tags.get("eval/is_std"), [3, 6])
 
+    def test_resume_keeps_a_scheduled_row_and_drops_an_interrupted_runs_final_one(self):
+        real_features = np.random.default_rng(1).normal(size=(30, 4)).astype(np.float32)
+        sample = lambda n: np.random.default_rng(n).uniform(-1, 1, (n, 6, 6, 1))
+        csv_path = os.path.join(self.get_temp_dir(), "m.csv")
+
+        def callback(start):
+            return ImageMetricsCallback(sample, _CountingExtractor(), real_features, every=2,
+                                        num_samples=30, csv_path=csv_path, metrics=("fid",),
+                                        start_iteration=start, verbose=False)
+
+        first = callback(0)
+        self._fit(first, 5)
+        first.evaluate(5)  # stopped at 5: the final evaluation, off the schedule
+        self.assertEqual([row[0] for row in self._rows(csv_path)[1:]], ["2", "4", "5"])
+        # Resumed from the checkpoint at 5: its row goes, an unbroken run has none.
+        self._fit(callback(5), 1)
+        self.assertEqual([row[0] for row in self._rows(csv_path)[1:]], ["2", "4", "6"])
+        # A finished run resumed at 6 (a scheduled evaluation): the row stands,
+        # and the final evaluation returns it rather than writing another.
+        finished = callback(6)
+        fid = float(self._rows(csv_path)[-1][3])
+        self.assertEqual(finished.evaluate(6), {"fid": fid})
+        self.assertEqual([row[0] for row in self._rows(csv_path)[1:]], ["2", "4", "6"])
+
     def test_seeded_evaluations_draw_from_their_own_stream_per_iteration(self):
         def sample(n, seed_generator):
             return keras.random.uniform((n, 4, 4, 1), -1, 1, seed=seed_generator)

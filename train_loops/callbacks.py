@@ -114,8 +114,9 @@ class ToyEvaluation(IterationCallback):
             if not header:  # nothing whole survived (a power cut): start the file again
                 files.rewrite_rows(path, [["iteration", "seconds"] + columns])
             rows = [dict(zip(header, row)) for row in files.read_rows(path)[1:]]
-            if rows and self.has_modes and int(rows[-1]["iteration"]) == start_iteration:
-                self.last = (start_iteration, self.read_row(rows[-1]))
+            if rows and int(rows[-1]["iteration"]) == start_iteration:
+                self.last = (start_iteration,
+                             self.read_row(rows[-1]) if self.has_modes else {})
         else:
             files.rewrite_rows(path, [["iteration", "seconds"] + columns])
 
