@@ -90,26 +90,14 @@ class ImageMetricsCallback(keras.callbacks.Callback):
         self._real_features = np.asarray(real, np.float32) if real.ndim == 2 else None
         self.start = time.time()
         self.last = None  # (iteration, results) of the latest evaluation
-        header = None
-        if self.start_iteration > 0 and os.path.exists(csv_path):
-            # Rows after the checkpoint the run resumes from are evaluated
-            # again. A row at the checkpoint's own iteration stands if it is a
-            # scheduled evaluation (an unbroken run has it; it is not made
-            # again) and goes if not (an interrupted run's final evaluation).
-            scheduled = self.start_iteration % self.every == 0
-            header = files.drop_rows_after(
-                csv_path, self.start_iteration if scheduled else self.start_iteration - 1)
-        if header:
-            rows = files.read_rows(csv_path)[1:]
-            if rows and int(rows[-1][0]) == self.start_iteration:
-                row = dict(zip(header, rows[-1]))
-                if all(row.get(c, "") != "" for c in self.columns):
-                    self.last = (self.start_iteration, {c: float(row[c]) for c in self.columns})
-        else:
-            directory = os.path.dirname(csv_path)
-            if directory:
-                os.makedirs(directory, exist_ok=True)
-            files.rewrite_rows(csv_path, [["iteration", "seconds", "eval_seconds"] + self.columns])
+        directory = os.path.dirname(csv_path)
+        if directory:
+            os.makedirs(directory, exist_ok=True)
+        row = files.start_evaluation_log(
+            csv_path, ["iteration", "seconds", "eval_seconds"] + self.columns,
+            self.start_iteration, self.every)
+        if row is not None and all(row.get(c, "") != "" for c in self.columns):
+            self.last = (self.start_iteration, {c: float(row[c]) for c in self.columns})
 
     @property
     def real_features(self) -> np.ndarray:
@@ -132,9 +120,9 @@ class ImageMetricsCallback(keras.callbacks.Callback):
         evaluation when the callback has a ``seed``)."""
         sample_fn = self.sample_fn
         if self.seed is not None:
-            from models.random import derived_seed
+            from models.random import derived_stream
 
-            stream = keras.random.SeedGenerator(derived_seed(self.seed, iteration))
+            stream = derived_stream(self.seed, iteration)
             sample_fn = lambda n: self.sample_fn(n, seed_generator=stream)  # noqa: E731
         chunks, remaining = [], self.num_samples
         while remaining > 0:

@@ -96,6 +96,13 @@ def derived_seed(*keys):
     return int(np.random.SeedSequence([int(k) for k in keys]).generate_state(1)[0] & 0x7FFFFFFF)
 
 
+def derived_stream(*keys):
+    """A `keras.random.SeedGenerator` of its own, seeded by `derived_seed(*keys)`."""
+    import keras
+
+    return keras.random.SeedGenerator(derived_seed(*keys))
+
+
 def latent(shape, distribution, seed_generator):
     """Latent codes: N(0, 1), or U[-1, 1] as in DCGAN (Radford et al. 2016, Section 4)."""
     if distribution == "uniform":

@@ -101,24 +101,10 @@ class ToyEvaluation(IterationCallback):
         self.columns = columns
         self.last_logs, self.last = {}, None
         self.start = time.time()
-        if start_iteration > 0 and os.path.exists(path):
-            # A row at the checkpoint's own iteration is one of two kinds. At
-            # an evaluation iteration it is the scheduled evaluation, which an
-            # unbroken run has too: it stands, and is not drawn again (a run
-            # that resumes where it ended writes only its outputs). Elsewhere
-            # it is the final evaluation of an interrupted run, which an
-            # unbroken run does not have: it goes.
-            scheduled = start_iteration % every == 0
-            header = files.drop_rows_after(
-                path, start_iteration if scheduled else start_iteration - 1)
-            if not header:  # nothing whole survived (a power cut): start the file again
-                files.rewrite_rows(path, [["iteration", "seconds"] + columns])
-            rows = [dict(zip(header, row)) for row in files.read_rows(path)[1:]]
-            if rows and int(rows[-1]["iteration"]) == start_iteration:
-                self.last = (start_iteration,
-                             self.read_row(rows[-1]) if self.has_modes else {})
-        else:
-            files.rewrite_rows(path, [["iteration", "seconds"] + columns])
+        row = files.start_evaluation_log(path, ["iteration", "seconds"] + columns,
+                                         start_iteration, every)
+        if row is not None:  # not evaluated again
+            self.last = (start_iteration, self.read_row(row) if self.has_modes else {})
 
     def read_row(self, row):
         """The numbers of an evaluation.csv row (a dict), as `evaluate` returns them."""
@@ -152,10 +138,10 @@ class ToyEvaluation(IterationCallback):
         seconds = time.time() - self.start
         result, row = {}, [""] * len(self.columns)
         if self.has_modes:
-            from models.random import derived_seed
+            from models.random import derived_stream
 
-            def generated(averaged=False):
-                stream = keras.random.SeedGenerator(derived_seed(self.seed, iteration))
+            def generated(averaged=False):  # the same codes for both
+                stream = derived_stream(self.seed, iteration)
                 return self.gan.generate(self.samples, averaged=averaged,
                                          seed_generator=stream).numpy()
 

@@ -148,3 +148,30 @@ def drop_rows_after(path, last_iteration):
     kept = [row for row in table[1:] if int(row[0]) <= last_iteration]
     rewrite_rows(path, [header] + kept if header else [])
     return header
+
+
+def start_evaluation_log(path, header, start_iteration, every):
+    """Start or resume an evaluation log (evaluations every `every` iterations) for a run
+    that starts at `start_iteration`; returns the row (a dict by column) of the
+    evaluation at `start_iteration` that stands from an earlier sitting, or None.
+
+    Rows after the checkpoint the run resumes from are evaluated again. A row at
+    the checkpoint's own iteration is one of two kinds. At an evaluation
+    iteration it is the scheduled evaluation, which an unbroken run has too: it
+    stands, and is not evaluated again (a run that resumes where it ended writes
+    only its outputs). Elsewhere it is the final evaluation of an interrupted
+    run, which an unbroken run does not have: it goes. A new run, or a log with
+    nothing whole left (a power cut), starts the file with `header`.
+    """
+    kept_header = []
+    if start_iteration > 0 and os.path.exists(path):
+        scheduled = start_iteration % every == 0
+        kept_header = drop_rows_after(path, start_iteration if scheduled else start_iteration - 1)
+    if not kept_header:
+        rewrite_rows(path, [header])
+        return None
+    rows = read_rows(path)[1:]
+    if rows and int(rows[-1][0]) == start_iteration:
+        return dict(zip(kept_header, rows[-1]))
+    return None
+
