@@ -47,7 +47,8 @@ Setting:
   batches (one fresh latent batch per step). Every
   `measure_every` steps (and at step 0) the global norm of the gradient of
   each generator cost with respect to all the generator's weights is taken on
-  a fresh batch of `batch_size` latent codes: minimax E[log(1 - D(G(z)))],
+  a batch of `batch_size` latent codes of its own (fixed by the seed, stage
+  and step, so how often one measures does not change the training): minimax E[log(1 - D(G(z)))],
   -E[log D(G(z))], and the WGAN generator cost -E[f(G(z))].
 
 The paper's scale, with one substitution:
@@ -58,7 +59,8 @@ The paper's scale, with one substitution:
 - discriminator_steps: 4000 discriminator (and critic) steps per stage (the
   paper's Figs. 2-3 run to about 4000), measured every 20 steps.
 - batch_size 128, DCGAN's.
-Measured at this scale (docs/figures.md, commit 1bb25dc): the minimax gradient
+Measured at this scale (docs/figures.md, commit 1bb25dc, when the measurement
+still drew its codes from the training stream): the minimax gradient
 falls 83x, 125x and 15x after 1, 10 and 25 epochs, short of the paper's 4-5
 orders of magnitude; -log D grows 8-26x, smoother rather than noisier; the
 WGAN critic's gradient grows 3-8x. At 64 px (`--set image_size=64`) the first
@@ -312,11 +314,17 @@ def _measure_stage(run, k, generator_values, segment_chunks=SEGMENT_CHUNKS):
         for i in tf.range(tf.shape(reals)[0]):
             train_step(reals[i])
 
+    def measurement_codes(step):
+        # The measurement's own codes, fixed by (seed, stage, step): drawn from the
+        # training stream, they would make `measure_every` change the training.
+        return random.latent(tf.constant([batch, run.latent_dim]), "uniform",
+                             random.derived_stream(run.seed, k, step))
+
     @compiled
-    def measure(real):
+    def measure(real, codes):
         weights = generator.trainable_variables
         with tf.GradientTape(persistent=True) as tape:
-            fake = generator(latent(), training=True)
+            fake = generator(codes, training=True)
             fake_logits = discriminator(fake, training=True)
             costs = (losses.gan_minimax_generator_loss(fake_logits),
                      losses.gan_non_saturating_generator_loss(fake_logits),
@@ -354,14 +362,17 @@ def _measure_stage(run, k, generator_values, segment_chunks=SEGMENT_CHUNKS):
             for chunk in range(start, stop):
                 real = next(reals)
                 if chunk == 0:  # step 0: the networks as initialised
-                    measured.append(measure(real[0]))
+                    measured.append(measure(real[0], measurement_codes(0)))
                 train(real)
-                measured.append(measure(real[-1]))  # accuracy on the last real batch trained on
+                # accuracy on the last real batch trained on
+                measured.append(measure(real[-1], measurement_codes((chunk + 1) * every)))
                 progress.update()
             return dict(rows=np.array([m.numpy() for m in measured]), **_state_part(state))
 
+        # `codes` tells these parts from those made when the measurement drew
+        # from the training stream (before it had codes of its own).
         part = run.cached(f"measure-stage{k}-chunks{start}", segment, chunks=(start, stop),
-                          **_up_to_stage(run, k))
+                          codes="per step", **_up_to_stage(run, k))
         if not computed:
             progress.update(stop - start, reused=True)
         rows.append(part["rows"])

@@ -76,6 +76,26 @@ class VanishingGradientsTest(tf.test.TestCase):
         # The stage did train: the discriminator's gradient norms moved.
         self.assertNotAllClose(whole["minimax"][0], whole["minimax"][-1])
 
+    def test_measuring_does_not_change_the_training(self):
+        # Measured every step or every other step, the stage trains on the same
+        # batches and codes, and the measurements they share (steps 0, 2, 4) agree.
+        def measure(every):
+            settings = dict(vanishing_gradients.QUICK, discriminator_steps=4, measure_every=every)
+            run = FigureRun("vanishing_gradients", settings, 0, True,
+                            os.path.join(self.get_temp_dir(), f"every{every}"))
+            keras.utils.set_random_seed(7)
+            generator = [v.numpy() for v in vanishing_gradients._generator(run).variables]
+            return vanishing_gradients._measure_stage(run, 0, generator)
+
+        with tfds.testing.mock_data(num_examples=32):
+            every_step, every_other = measure(1), measure(2)
+        self.assertAllEqual(every_step["steps"], [0, 1, 2, 3, 4])
+        self.assertAllEqual(every_other["steps"], [0, 2, 4])
+        for key in ("minimax", "neg_log_d", "wgan", "accuracy"):
+            self.assertAllClose(every_step[key][::2], every_other[key], rtol=1e-5, atol=0,
+                                msg=key)
+        self.assertNotAllClose(every_step["minimax"][0], every_step["minimax"][-1])
+
     def test_gan_pieces_cut_each_stage_from_its_start(self):
         pieces = vanishing_gradients._gan_pieces([468, 4680, 11700], 1000)
         self.assertEqual(pieces[:3], [(0, 0, 468), (1, 468, 1468), (1, 1468, 2468)])
