@@ -1,6 +1,7 @@
 """Figures 7 and 9 (image runs compared by classifier-FID), --quick on mock Fashion-MNIST."""
 
 import os
+from unittest import mock
 
 import numpy as np
 import tensorflow as tf
@@ -8,6 +9,7 @@ import tensorflow_datasets as tfds
 
 from figure_testing import run_quick
 from figures import quality_vs_time, wasserstein_tracks_quality
+from figures.common import FigureRun
 
 
 class HelpersTest(tf.test.TestCase):
@@ -63,6 +65,18 @@ class QuickFiguresTest(tf.test.TestCase):
             [run_dir] = [d for d in os.listdir(parts) if d.startswith(f"{name}-")]
             with open(os.path.join(parts, run_dir, "flags.txt")) as f:
                 self.assertIn(f"--n_critic={steps}\n", f.read())
+
+    def test_image_size_reaches_every_run(self):
+        # --set image_size=64: all three runs at the paper's resolution; at None
+        # the flag is left out (FigureRun.train drops it), so the 28 px runs keep
+        # the parts made before the setting existed.
+        module = wasserstein_tracks_quality
+        for image_size in (None, 64):
+            run = FigureRun("wasserstein_tracks_quality",
+                            dict(module.FULL, image_size=image_size), 0, False, "/x")
+            with mock.patch.object(run, "classifier", return_value="fashion_mnist.keras"):
+                for batch_size in (run.wgan_batch_size, run.gan_batch_size):
+                    self.assertEqual(module.train_flags(run, batch_size)["image_size"], image_size)
 
     def test_quality_vs_time(self):
         with tfds.testing.mock_data(num_examples=64):
