@@ -209,6 +209,86 @@ class GradientPenaltyModelTest(tf.test.TestCase):
             self.assertAllClose(eps.var(), 1.0 / 12.0, atol=0.01)
 
 
+class ClosedFormStepTest(tf.test.TestCase):
+    """One critic update and one generator update of each algorithm, by hand.
+
+    G(z) = b for every z (a Dense layer with zero kernel and bias b), D(x) = w.x,
+    every real point r, plain SGD at rate eta: each loss and its gradient have
+    a closed form, so the updated w and b are known exactly. This checks the
+    wiring the loss tests cannot: the right loss, its sign, the network each
+    step moves, the clipping after the update, and that the generator step
+    sees the updated critic.
+    """
+
+    eta, b, r = 0.1, np.array([0.5, -1.0]), np.array([2.0, 1.0])
+
+    def step(self, model_class, w, **kwargs):
+        generator = keras.Sequential([keras.Input((2,)), keras.layers.Dense(
+            2, kernel_initializer="zeros", bias_initializer=keras.initializers.Constant(self.b))])
+        critic = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, use_bias=False)])
+        critic.layers[0].kernel.assign(np.reshape(w, [2, 1]))
+        model = model_class(generator, critic, seed=0, **kwargs)
+        model.compile(keras.optimizers.SGD(self.eta), keras.optimizers.SGD(self.eta))
+        critic_logs = model.critic_step(tf.constant(np.tile(self.r, [16, 1]), tf.float32))
+        w_new = critic.layers[0].kernel.numpy().ravel()
+        generator_logs = model.generator_step(16)
+        b_new = generator.layers[0].bias.numpy()
+        return critic_logs, w_new, generator_logs, b_new
+
+    def test_wgan(self):
+        # d_loss = w.b - w.r: w <- w + eta (r - b), then clipped to [-c, c].
+        w = np.array([0.3, -0.2])
+        logs, w_new, g_logs, b_new = self.step(WGAN, w, clip_value=10.0, n_critic=1)
+        self.assertAllClose(w_new, w + self.eta * (self.r - self.b), rtol=1e-6)
+        self.assertAllClose(logs["wasserstein"], w @ self.r - w @ self.b, rtol=1e-6)
+        # g_loss = -w'.b: b <- b + eta w'.
+        self.assertAllClose(g_logs["g_loss"], -w_new @ self.b, rtol=1e-6)
+        self.assertAllClose(b_new, self.b + self.eta * w_new, rtol=1e-6)
+        # With c = 0.1 the update lands outside the box and is clipped back.
+        _, w_clipped, _, _ = self.step(WGAN, w, clip_value=0.1, n_critic=1)
+        self.assertAllClose(w_clipped, np.clip(w + self.eta * (self.r - self.b), -0.1, 0.1))
+
+    def test_wgan_gp(self):
+        # grad_x D = w everywhere: d_loss = w.b - w.r + lambda (|w| - 1)^2, so
+        # w <- w - eta [(b - r) + 2 lambda (|w| - 1) w / |w|].
+        w, lam = np.array([3.0, 4.0]), 0.5
+        logs, w_new, g_logs, b_new = self.step(WGANGP, w, penalty_weight=lam, n_critic=1)
+        norm = np.linalg.norm(w)
+        expected = w - self.eta * ((self.b - self.r) + 2 * lam * (norm - 1) * w / norm)
+        self.assertAllClose(w_new, expected, rtol=1e-6)
+        self.assertAllClose(logs["gradient_penalty"], lam * (norm - 1) ** 2, rtol=1e-6)
+        self.assertAllClose(b_new, self.b + self.eta * w_new, rtol=1e-6)
+        self.assertAllClose(g_logs["g_loss"], -w_new @ self.b, rtol=1e-6)
+        # One-sided, |w| = 0.5 < 1: no penalty, the plain Wasserstein step.
+        w = np.array([0.3, 0.4])
+        logs, w_new, _, _ = self.step(WGANGP, w, penalty_weight=lam, n_critic=1,
+                                      one_sided=True)
+        self.assertAllClose(logs["gradient_penalty"], 0.0)
+        self.assertAllClose(w_new, w - self.eta * (self.b - self.r), rtol=1e-6)
+
+    def test_gan(self):
+        # d_loss = softplus(-w.r) + softplus(w.b):
+        # w <- w - eta [-sigmoid(-w.r) r + sigmoid(w.b) b].
+        def sigmoid(x):
+            return 1.0 / (1.0 + np.exp(-x))
+
+        w = np.array([-1.0, 2.0])  # w.b = -2.5: D rejects the fakes
+        for loss in ("non_saturating", "minimax"):
+            logs, w_new, g_logs, b_new = self.step(GAN, w, generator_loss=loss)
+            expected = w - self.eta * (-sigmoid(-w @ self.r) * self.r
+                                       + sigmoid(w @ self.b) * self.b)
+            self.assertAllClose(w_new, expected, rtol=1e-6, msg=loss)
+            self.assertAllClose(logs["d_loss"], np.logaddexp(0, -w @ self.r)
+                                + np.logaddexp(0, w @ self.b), rtol=1e-6, msg=loss)
+            # -log D(G(z)): b <- b + eta sigmoid(-w'.b) w'; log(1 - D(G(z))):
+            # b <- b + eta sigmoid(w'.b) w', the step that vanishes when D wins.
+            logit = w_new @ self.b
+            gain = sigmoid(-logit) if loss == "non_saturating" else sigmoid(logit)
+            self.assertAllClose(b_new, self.b + self.eta * gain * w_new, rtol=1e-5, msg=loss)
+            g_loss = np.logaddexp(0, -logit) if loss == "non_saturating" else -np.logaddexp(0, logit)
+            self.assertAllClose(g_logs["g_loss"], g_loss, rtol=1e-6, msg=loss)
+
+
 class WassersteinSignTest(tf.test.TestCase):
     """-critic loss estimates W1: positive, and shrinking as the distributions meet."""
 
