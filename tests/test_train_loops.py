@@ -20,6 +20,7 @@ import signal
 import tempfile
 import time
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -284,6 +285,31 @@ class _ShortRun:
             positive = shares[shares > 0]
             self.assertAllClose(float(row[4]), np.sum(positive * np.log(8 * positive)),
                                 atol=2e-3)
+
+    def test_saved_generators_hold_the_last_checkpoints_weights(self):
+        # generator.keras holds the generator checkpointed at the last iteration,
+        # generator_ema.keras the average of its weights (not another copy of it).
+        reader = tf.train.load_checkpoint(tf.train.latest_checkpoint(self.path("checkpoints")))
+
+        def stored(key):
+            return reader.get_tensor(f"{key}/.ATTRIBUTES/VARIABLE_VALUE")
+
+        self.assertEqual(int(stored("generator_optimizer/_iterations")), 20)
+        saved = {}
+        for name in ("generator", "generator_ema") if self.AVERAGE else ("generator",):
+            network = keras.saving.load_model(self.path(f"{name}.keras"), compile=False)
+            saved[name] = [w.numpy() for w in network.weights]
+            self.assertLen(saved[name], 8)  # 3 hidden ReLU layers and the linear output
+        # The generator's weights, in order, are those its optimizer trains.
+        for i, weight in enumerate(saved["generator"]):
+            self.assertAllEqual(weight, stored(f"generator_optimizer/_trainable_variables/{i}"))
+        if self.AVERAGE:
+            for i, weight in enumerate(saved["generator_ema"]):
+                kind = "_kernel" if i % 2 == 0 else "bias"
+                self.assertAllEqual(weight, stored(
+                    f"model/averaged_generator/_operations/{i // 2 + 1}/{kind}"))
+            self.assertNotAllClose(np.concatenate([w.ravel() for w in saved["generator"]]),
+                                   np.concatenate([w.ravel() for w in saved["generator_ema"]]))
 
     def test_summary_json(self):
         summary = read_json(self.path("summary.json"))
