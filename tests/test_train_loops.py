@@ -404,6 +404,25 @@ class WganGpRunTest(_ShortRun, tf.test.TestCase):
         self.assertIn("refined by 5 transport steps", done.stdout)
         with open(output, "rb") as f:
             self.assertEqual(f.read(8), PNG_SIGNATURE)
+        # As arrays: the same codes as without refinement, each sample moved as
+        # models.transport moves it with the saved critic (Tanaka 2019).
+        arrays = {}
+        for name, extra in (("raw", ()), ("refined", (f"--critic={critic}", "--dot_steps=5"))):
+            path = self.path(f"{name}.npz")
+            done = run("sample", f"--generator={generator}", *extra, "--num_samples=50",
+                       "--seed=3", f"--output={path}")
+            self.assertEqual(done.returncode, 0, msg=done.stderr)
+            with np.load(path) as stored:
+                arrays[name] = dict(stored)
+        self.assertAllEqual(arrays["raw"]["latent"], arrays["refined"]["latent"])
+        from models import transport  # pylint: disable=import-outside-toplevel
+
+        saved_critic = keras.saving.load_model(critic, compile=False)
+        raw = arrays["raw"]["samples"]
+        expected = transport.transport(
+            saved_critic, raw, transport.effective_lipschitz(saved_critic, raw, seed=3), 5)
+        self.assertAllClose(arrays["refined"]["samples"], expected, rtol=1e-5, atol=1e-6)
+        self.assertNotAllClose(arrays["refined"]["samples"], raw)
         refused = run("sample", f"--generator={generator}", "--dot_steps=5")
         self.assertEqual(refused.returncode, 2, msg=refused.stderr)
         self.assertEqual(len(program_lines(refused.stderr)), 1, msg=refused.stderr)
