@@ -273,6 +273,23 @@ history = mixed.fit(distribute_critic_batches(
     epochs=1, steps_per_epoch=ITERATIONS, verbose=0).history
 out["mixed_history"] = {k: v[-1] for k, v in history.items()}
 out["mixed_optimizer"] = type(mixed.critic_optimizer).__name__
+
+# One critic update whose gradients overflow on replica 1 only (1e5 is past
+# float16's 65504): both replicas must skip it, as one device would.
+finite = tf.constant(next(iter(toy_batches("8gaussians", BATCH // 2, 1))))
+overflowing = tf.fill([BATCH // 2, 2], 1e5)
+real = strategy.experimental_distribute_values_from_function(
+    lambda context: finite if context.replica_id_in_sync_group == 0 else overflowing)
+before = [[c.numpy() for c in v.value.values] for v in mixed.critic.trainable_variables]
+scale, steps = (float(mixed.critic_optimizer.dynamic_scale.numpy()),
+                int(mixed.critic_optimizer.iterations.numpy()))
+tf.function(lambda r: strategy.run(mixed.critic_update, (r,)))(real)
+out["one_replica_overflows"] = dict(
+    moved=max(float(np.max(np.abs(c.numpy() - b)))
+              for v, copies in zip(mixed.critic.trainable_variables, before)
+              for c, b in zip(v.value.values, copies)),
+    scale=[scale, float(mixed.critic_optimizer.dynamic_scale.numpy())],
+    iterations=[steps, int(mixed.critic_optimizer.iterations.numpy())])
 print("RESULT " + json.dumps(out))
 """
 
@@ -339,6 +356,16 @@ class MirroredStrategyTest(tf.test.TestCase):
         self.assertEqual(self.result["mixed_optimizer"], "LossScaleOptimizer")
         for metric, value in self.result["mixed_history"].items():
             self.assertTrue(math.isfinite(value), msg=metric)
+
+
+    def test_a_step_that_overflows_on_one_replica_is_skipped_on_both(self):
+        # The replicas agree (models.distribute.all_replicas_true) before the
+        # update: no weight copy moves, the loss scale halves once, and the
+        # skipped update still counts (it used up its real batch).
+        outcome = self.result["one_replica_overflows"]
+        self.assertEqual(outcome["moved"], 0.0)
+        self.assertEqual(outcome["scale"][1], outcome["scale"][0] / 2)
+        self.assertEqual(outcome["iterations"][1], outcome["iterations"][0] + 1)
 
 
 class RunnerFlagsTest(tf.test.TestCase):
