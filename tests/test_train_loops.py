@@ -383,6 +383,18 @@ class WganRunTest(_ShortRun, tf.test.TestCase):
         _, _, values = self.metrics()
         self.assertAllInRange(values["clipped_fraction"], 0.0, 1.0)
 
+    def test_saved_critic_is_clipped(self):
+        # critic.keras is the critic after its last update's clipping: every
+        # weight within c = 0.01, and the He-initialised ones piled at the bound.
+        critic = keras.saving.load_model(self.path("critic.keras"), compile=False)
+        weights = np.concatenate([w.numpy().ravel() for w in critic.trainable_weights])
+        self.assertAllInRange(weights, -0.01, 0.01)
+        at_bound = np.mean(np.abs(weights) >= np.float32(0.01))
+        self.assertGreater(at_bound, 0.5)
+        # The last update's reported clipped fraction is that of these weights.
+        _, _, values = self.metrics()
+        self.assertAllClose(values["clipped_fraction"][-1], at_bound, atol=1e-5)
+
     def test_wasserstein_is_minus_d_loss(self):
         _, _, values = self.metrics()
         self.assertAllEqual(values["wasserstein"], -values["d_loss"])
