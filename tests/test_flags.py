@@ -78,7 +78,7 @@ class FlagCheckTest(tf.test.TestCase):
             (["--iterations=20", "--eval_every=10", "--sample_every=10",
               "--checkpoint_every=10", "--run_eagerly"], None, 1),
             (["--iterations=20", "--eval_every=10", "--sample_every=10",
-              "--checkpoint_every=10"], tf.distribute.get_strategy(), 1),
+              "--checkpoint_every=10"], "a strategy", 1),  # only whether there is one counts
         )
         for args, strategy, expected in cases:
             with self.subTest(args=args, strategy=strategy):
