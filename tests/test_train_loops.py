@@ -311,6 +311,25 @@ class _ShortRun:
             self.assertNotAllClose(np.concatenate([w.ravel() for w in saved["generator"]]),
                                    np.concatenate([w.ravel() for w in saved["generator_ema"]]))
 
+    def test_final_w1_is_that_of_the_final_generators_samples(self):
+        # summary.json's exact W1: the saved generator's samples drawn from the
+        # model's stream as checkpointed at the end (nothing after the last
+        # update draws from it: evaluations and snapshots have codes of their
+        # own), against the first batch of the real stream with seed + 1.
+        from data.toy import toy_batches  # pylint: disable=import-outside-toplevel
+        from evaluation.wasserstein import wasserstein1_estimate  # pylint: disable=import-outside-toplevel
+        from models import random  # pylint: disable=import-outside-toplevel
+
+        reader = tf.train.load_checkpoint(tf.train.latest_checkpoint(self.path("checkpoints")))
+        stream = keras.random.SeedGenerator(0)
+        stream.state.assign(reader.get_tensor("model/random_state/.ATTRIBUTES/VARIABLE_VALUE"))
+        generator = keras.saving.load_model(self.path("generator.keras"), compile=False)
+        fake = generator(random.latent((200, 2), "normal", stream)).numpy()
+        real = next(iter(toy_batches("8gaussians", 200, 1))).numpy()  # --seed=0, eval_samples
+        summary = read_json(self.path("summary.json"))
+        self.assertAllClose(summary["wasserstein1_estimate"],
+                            round(wasserstein1_estimate(real, fake), 4), atol=1e-4)
+
     def test_summary_json(self):
         summary = read_json(self.path("summary.json"))
         self.assertEqual(summary["algorithm"], self.ALGORITHM)
