@@ -263,6 +263,12 @@ def _train_gan_stages(run, piece=GAN_PIECE):
 SEGMENT_CHUNKS = 50  # measurements per resumable segment: 1000 steps at the paper's scale
 
 
+# In the measurement parts' fingerprints: tells them from those made when the
+# measurement drew its codes from the training stream (before commit 229744c),
+# which a rerun in the same folder must not reuse.
+MEASUREMENT_CODES = "per step"
+
+
 def _measure_stage(run, k, generator_values, segment_chunks=SEGMENT_CHUNKS):
     """Fresh D and WGAN critic trained against the fixed generator; gradient norms over time."""
     import keras
@@ -369,10 +375,8 @@ def _measure_stage(run, k, generator_values, segment_chunks=SEGMENT_CHUNKS):
                 progress.update()
             return dict(rows=np.array([m.numpy() for m in measured]), **_state_part(state))
 
-        # `codes` tells these parts from those made when the measurement drew
-        # from the training stream (before it had codes of its own).
         part = run.cached(f"measure-stage{k}-chunks{start}", segment, chunks=(start, stop),
-                          codes="per step", **_up_to_stage(run, k))
+                          codes=MEASUREMENT_CODES, **_up_to_stage(run, k))
         if not computed:
             progress.update(stop - start, reused=True)
         rows.append(part["rows"])
@@ -395,7 +399,7 @@ def compute(run):
     generator_size = len(_generator(run).variables)
     parts = [run.cached(f"measure-stage{k}",
                         lambda k=k, s=s: _measure_stage(run, k, s[:generator_size]),
-                        **_up_to_stage(run, k))
+                        codes=MEASUREMENT_CODES, **_up_to_stage(run, k))
              for k, s in enumerate(states)]
     data = {key: np.stack([part[key] for part in parts])
             for key in ("minimax", "neg_log_d", "wgan", "accuracy", "samples")}

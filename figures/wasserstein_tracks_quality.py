@@ -59,7 +59,8 @@ Smaller than the paper, and why.
   64 x 64 and gives the three runs the 64 px DCGAN networks (4 transposed
   convolutions in the generator, against 2 at 28 px). At 28 px neither GAN's
   discriminator reaches the zero loss the paper's log 2 rests on; at 64 px
-  figure 8's GAN discriminator did (docs/figures.md, sections 7 and 8).
+  figure 8's GAN discriminator did, against the generator without BatchNorm
+  (docs/figures.md, sections 7 and 8).
 """
 
 import os

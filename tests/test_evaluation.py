@@ -470,7 +470,10 @@ class EvaluateInProcessTest(tf.test.TestCase):
                     path, "fashion_mnist", classifier=classifier_path, metrics=("fid",),
                     num_samples=30, data_dir=tmp,
                     output=os.path.join(tmp, f"{name}.json"))["classifier"]["fid"]
-        self.assertLess(abs(fid["same"]), 1e-6)  # 0 at the JSON's 6 decimals
+        # 0 at the JSON's 6 decimals with SciPy >= 1.16; older SciPy's sqrtm
+        # fallback (evaluation/image_metrics.py) adds eps to a covariance that three
+        # dead features make singular, about -2e-5.
+        self.assertLess(abs(fid["same"]), 1e-4)
         self.assertGreater(fid["mirrored"], 1e-3)  # 0.0058 with this untrained classifier
 
     def test_toy_mixture_coverage_and_w1_of_stored_points(self):

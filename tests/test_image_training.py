@@ -188,26 +188,33 @@ class MockImageTrainingTest(tf.test.TestCase):
                     generator = keras.saving.load_model(
                         os.path.join(output_dir, "generator.keras"))
                     self.assertEqual(generator.output_shape[1:], shape)
-                    # The last grid is the saved generator on the run's fixed codes, pixel
-                    # for pixel (other codes differ by a few levels even this early).
-                    self.assertEqual(self.grid_difference(output_dir, generator, 4), 0)
+                    # The last grid is the saved generator on the run's fixed codes: at
+                    # most a rounding flip (one level) in under 1 % of the pixels (here:
+                    # none), where other codes (seed + 2) change 12-55 % of them even
+                    # this early.
+                    largest, changed = self.grid_difference(output_dir, generator, 4)
+                    self.assertLessEqual(largest, 1)
+                    self.assertLess(changed, 0.01)
 
     @staticmethod
     def grid_difference(output_dir, generator, iteration):
-        """Largest pixel difference between samples/<iteration>.png and the grid of
-        `generator` on the run's fixed codes (seed + 1, as tasks.fixed_latent)."""
+        """(largest difference, share of pixels that differ) between
+        samples/<iteration>.png and the grid of `generator` on the run's fixed
+        codes (seed + 1, as tasks.fixed_latent)."""
         from PIL import Image
 
         from evaluation.plots import save_image_grid
         from models import random
 
         latent = random.latent((64,) + tuple(generator.input_shape[1:]),
-                               FLAGS.latent_distribution, keras.random.SeedGenerator(FLAGS.seed + 1))
+                               FLAGS.latent_distribution,
+                               keras.random.SeedGenerator(FLAGS.seed + 1))
         expected = os.path.join(output_dir, "expected.png")
         save_image_grid(expected, generator(latent, training=False).numpy())
         written = os.path.join(output_dir, "samples", f"{iteration:06d}.png")
         pixels = [np.asarray(Image.open(p), np.int16) for p in (written, expected)]
-        return int(np.max(np.abs(pixels[0] - pixels[1])))
+        difference = np.abs(pixels[0] - pixels[1])
+        return int(difference.max()), float(np.mean(difference > 0))
 
     def test_classifier_metrics_during_training(self):
         from evaluation.classifier import build_classifier
