@@ -8,16 +8,11 @@ test_train_loops.BadInputTest; these are the refusals and choices behind it.
 import tensorflow as tf
 from absl import flags
 
+from flag_testing import build, parse
 from models import losses
 from train_loops import gan, runner, wgan, wgan_gp
-from train_loops.tasks import make_task
 
 FLAGS = flags.FLAGS
-
-
-def parse(command, *args):
-    FLAGS.unparse_flags()
-    command.parse(["test", *args])
 
 
 class FlagCheckTest(tf.test.TestCase):
@@ -91,22 +86,17 @@ class FlagCheckTest(tf.test.TestCase):
               "--checkpoint_every=10", "--iterations_per_step=5")
         self.assertEqual(runner.iterations_per_step(), 5)  # given, not chosen
 
-    def build(self, command, *args):
-        parse(command.COMMAND, *args)
-        runner.check_flags()
-        return runner.build_model(command.COMMAND, make_task(FLAGS, command.COMMAND.algorithm))
-
     def test_the_critic_gets_its_own_rate(self):
-        model = self.build(wgan_gp, "--learning_rate=1e-4", "--critic_learning_rate=3e-4")
+        model = build(wgan_gp.COMMAND, "--learning_rate=1e-4", "--critic_learning_rate=3e-4")
         self.assertAllClose(float(model.generator_optimizer.learning_rate), 1e-4)
         self.assertAllClose(float(model.critic_optimizer.learning_rate), 3e-4)
-        model = self.build(wgan_gp, "--learning_rate=2e-4")  # unset: the generator's
+        model = build(wgan_gp.COMMAND, "--learning_rate=2e-4")  # unset: the generator's
         self.assertAllClose(float(model.critic_optimizer.learning_rate), 2e-4)
 
     def test_the_gan_takes_the_generator_loss_asked_for(self):
         for name, loss in (("minimax", losses.gan_minimax_generator_loss),
                            ("non_saturating", losses.gan_non_saturating_generator_loss)):
-            model = self.build(gan, f"--generator_loss={name}")
+            model = build(gan.COMMAND, f"--generator_loss={name}")
             self.assertIs(model.generator_loss, loss)
 
 

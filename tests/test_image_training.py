@@ -12,22 +12,12 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 from absl import flags
 
+from flag_testing import build, parse
 from train_loops import gan, progress, runner, wgan, wgan_gp
 from train_loops.tasks import make_task
 
 FLAGS = flags.FLAGS
 COMMANDS = {"gan": gan.COMMAND, "wgan": wgan.COMMAND, "wgan_gp": wgan_gp.COMMAND}
-
-
-def parse(command, *args):
-    FLAGS.unparse_flags()
-    command.parse(["test", *args])
-
-
-def build(command, *args):
-    parse(command, *args)
-    runner.check_flags()
-    return runner.build_model(command, make_task(FLAGS, command.algorithm))
 
 
 def rows(path):

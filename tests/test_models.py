@@ -32,6 +32,13 @@ def real_stacks(model, iterations, batch_size=64, seed=0):
     return model.critic_batches(toy_batches("8gaussians", batch_size, seed)).take(iterations)
 
 
+def linear_critic(w):
+    """D(x) = w.x on 2-d points: its gradient is w everywhere."""
+    critic = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, use_bias=False)])
+    critic.layers[0].kernel.assign(np.reshape(w, [2, 1]))
+    return critic
+
+
 def snapshot(network):
     """Every variable of `network` (trainable or not), flattened into one vector."""
     return np.concatenate([v.numpy().ravel() for v in network.variables])
@@ -185,9 +192,8 @@ class WeightClippingTest(tf.test.TestCase):
 class GradientPenaltyModelTest(tf.test.TestCase):
 
     def linear_model(self, w, penalty_weight):
-        critic = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, use_bias=False)])
-        critic.layers[0].kernel.assign(np.reshape(w, [2, 1]))
-        model = WGANGP(toy_generator(hidden_units=8), critic, penalty_weight=penalty_weight)
+        model = WGANGP(toy_generator(hidden_units=8), linear_critic(w),
+                       penalty_weight=penalty_weight)
         model.compile(keras.optimizers.Adam(), keras.optimizers.Adam())
         return model
 
@@ -225,8 +231,7 @@ class ClosedFormStepTest(tf.test.TestCase):
     def step(self, model_class, w, **kwargs):
         generator = keras.Sequential([keras.Input((2,)), keras.layers.Dense(
             2, kernel_initializer="zeros", bias_initializer=keras.initializers.Constant(self.b))])
-        critic = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, use_bias=False)])
-        critic.layers[0].kernel.assign(np.reshape(w, [2, 1]))
+        critic = linear_critic(w)
         model = model_class(generator, critic, seed=0, **kwargs)
         model.compile(keras.optimizers.SGD(self.eta), keras.optimizers.SGD(self.eta))
         critic_logs = model.critic_step(tf.constant(np.tile(self.r, [16, 1]), tf.float32))
