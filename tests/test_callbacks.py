@@ -7,7 +7,9 @@ import signal
 import tensorflow as tf
 
 from data.toy import mode_centers, mode_std
-from train_loops.callbacks import StopOnInterrupt, ToyEvaluation
+from train_loops.callbacks import (IterationCallback, PerIteration, StopOnInterrupt, ToyEvaluation,
+                                   progress_line)
+from train_loops.progress import format_duration
 
 EIGHT_MODES = (mode_centers("8gaussians"), mode_std("8gaussians"))
 
@@ -31,6 +33,38 @@ class StopOnInterruptTest(tf.test.TestCase):
             self.assertTrue(callback.model.stop_training)
             callback.on_train_end()
             self.assertIs(signal.getsignal(number), before)  # handlers given back
+
+
+class TimeLeftTest(tf.test.TestCase):
+    """The progress lines of a run without a terminal say how long is left."""
+
+    def test_durations_read_as_hours_minutes_seconds(self):
+        self.assertEqual([format_duration(s) for s in (0, 35, 250, 3600, 10260, 10289.6)],
+                         ["0s", "35s", "4m 10s", "1h 00m", "2h 51m", "2h 51m"])
+
+    def test_time_left_is_the_sittings_pace_times_the_iterations_left(self):
+        # Resumed at 100, running to 500: 100 iterations in 50 s leave 300 at 0.5 s.
+        callback = IterationCallback(start_iteration=100)
+        self.assertIsNone(callback.time_left(200, 50.0))  # before fit says how many
+        callback.set_params({"epochs": 1, "steps": 400})
+        self.assertEqual(callback.time_left(200, 50.0), 150.0)
+        self.assertEqual(callback.time_left(500, 200.0), 0.0)
+        self.assertIsNone(callback.time_left(100, 0.0))  # nothing done yet
+        callback.set_model(_Model())
+        callback.model.stop_training = True  # Ctrl-C: the run ends here
+        self.assertIsNone(callback.time_left(200, 50.0))
+
+    def test_several_iterations_per_step_are_counted_as_iterations(self):
+        inner = IterationCallback()
+        PerIteration([inner], iterations_per_step=10).set_params({"epochs": 1, "steps": 40})
+        self.assertEqual(inner.params["steps"], 400)
+        self.assertEqual(inner.time_left(100, 25.0), 75.0)
+
+    def test_progress_line(self):
+        self.assertEqual(progress_line(200, 50.2, {"g_loss": 1.5, "d_loss": -0.25}, left=150.0),
+                         "iteration 200  50s  ~2m 30s left  d_loss -0.25  g_loss 1.5")
+        self.assertEqual(progress_line(200, 50.2, {"d_loss": 2}, "  modes 8/8"),
+                         "iteration 200  50s  d_loss 2  modes 8/8")
 
 
 class ToyEvaluationResumeTest(tf.test.TestCase):

@@ -26,6 +26,16 @@ class IterationCallback(keras.callbacks.Callback):
     def iteration(self, batch):
         return self.start_iteration + batch + 1
 
+    def time_left(self, iteration, seconds):
+        """Seconds until the sitting's last iteration at its pace so far (`seconds` since the
+        sitting began, at `iteration`); None before `fit` has said how many iterations it runs."""
+        steps = (self.params or {}).get("steps")
+        done = iteration - self.start_iteration
+        stopping = getattr(self.model, "stop_training", False)  # Ctrl-C: nothing is left
+        if not steps or done <= 0 or stopping:
+            return None
+        return seconds / done * (self.start_iteration + steps - iteration)
+
 
 class StepLogger(IterationCallback):
     """Writes every generator iteration's metrics (what train_step returned) to CSV.
@@ -56,10 +66,14 @@ class StepLogger(IterationCallback):
         files.append_rows(self.path, rows)
 
 
-def progress_line(iteration, seconds, logs, extra=""):
-    """One printed line of progress: the iteration, the time and every metric."""
+def progress_line(iteration, seconds, logs, extra="", left=None):
+    """One printed line of progress: the iteration, the time (and the time `left`, if known:
+    a log of a run in the background has no progress bar) and every metric."""
+    from train_loops.progress import format_duration
+
     metrics = "  ".join(f"{k} {float(v):.4g}" for k, v in sorted(logs.items()))
-    return f"iteration {iteration}  {seconds:.0f}s  {metrics}{extra}"
+    eta = "" if left is None else f"  ~{format_duration(left)} left"
+    return f"iteration {iteration}  {seconds:.0f}s{eta}  {metrics}{extra}"
 
 
 class ToyEvaluation(IterationCallback):
@@ -159,7 +173,8 @@ class ToyEvaluation(IterationCallback):
         if "ema_modes_captured" in result:
             modes += (f"  (EMA: {result['ema_modes_captured']}/{result['num_modes']}, "
                       f"{result['ema_high_quality_percent']}%)")
-        print(progress_line(iteration, seconds, self.last_logs, modes), flush=True)
+        print(progress_line(iteration, seconds, self.last_logs, modes,
+                            self.time_left(iteration, seconds)), flush=True)
         self.last = (iteration, result)
         return result
 
@@ -183,8 +198,9 @@ class SampleGrids(IterationCallback):
         iteration = self.iteration(batch)
         if iteration % self.every == 0:
             self.write(self.model, iteration)
-            print(progress_line(iteration, time.time() - self.start, self.last_logs),
-                  flush=True)
+            seconds = time.time() - self.start
+            print(progress_line(iteration, seconds, self.last_logs,
+                                left=self.time_left(iteration, seconds)), flush=True)
 
     def write(self, model, iteration):
         """Write the grid for `iteration`; return its path."""
@@ -344,6 +360,8 @@ class PerIteration(keras.callbacks.Callback):
 
     def set_params(self, params):
         super().set_params(params)
+        if params and params.get("steps"):  # the callbacks count iterations, not steps
+            params = dict(params, steps=params["steps"] * self.k)
         for callback in self.callbacks:
             callback.set_params(params)
 

@@ -7,6 +7,16 @@ import sys
 import time
 
 
+def format_duration(seconds):
+    """A duration as people read it: "35s", "4m 10s", "2h 51m"."""
+    seconds = max(int(round(seconds)), 0)
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    return f"{minutes}m {seconds:02d}s" if minutes else f"{seconds}s"
+
+
 def load_average():
     """The 1-minute load average, or None where the system has none.
 
