@@ -51,8 +51,8 @@ class PartsProgress(Progress):
     earlier sitting, and the ETA leaves it out.
     """
 
-    def __init__(self, total, description, parts, clock=time.time):
-        super().__init__(total, description, clock=clock)
+    def __init__(self, total, description, parts, clock=time.time, weights=None):
+        super().__init__(total, description, clock=clock, weights=weights)
         self.parts, self.computed_at_last_update = parts, parts["computed"]
 
     def update(self, n=1, reused=None):
@@ -85,11 +85,12 @@ class FigureRun:
             return settings[key]
         raise AttributeError(key)
 
-    def progress(self, total, description=None, of_parts=False):
-        """A Progress over `total` items; `of_parts`: a PartsProgress, items made of parts."""
+    def progress(self, total, description=None, of_parts=False, weights=None):
+        """A Progress over `total` items (of relative costs `weights`, if unequal);
+        `of_parts`: a PartsProgress, items made of parts."""
         if of_parts:
-            return PartsProgress(total, description or self.name, self.parts)
-        return Progress(total, description or self.name)
+            return PartsProgress(total, description or self.name, self.parts, weights=weights)
+        return Progress(total, description or self.name, weights=weights)
 
     def log(self, message):
         print(f"{self.name}: {message}", file=sys.stderr, flush=True)

@@ -293,6 +293,27 @@ class ProgressTest(tf.test.TestCase):
         self.assertIn("2/4 [50s elapsed, time left unknown]", progress.update(2, reused=True))
         self.assertIn("3/4 [150s elapsed, ~100s left]", progress.update())
 
+    def test_items_of_unequal_cost_are_weighed(self):
+        # A GAN run (weight 1) took 10 s: a WGAN (3) and a WGAN-GP (5) run are left,
+        # 80 s at that pace, where counting runs would say 20 s.
+        progress = Progress(3, "runs", clock=self.clock([0.0, 10.0, 40.0, 90.0]),
+                            weights=[1, 3, 5])
+        self.assertIn("1/3 [10s elapsed, ~80s left]", progress.update())
+        self.assertIn("2/3 [40s elapsed, ~50s left]", progress.update())  # 40 s for 4
+        self.assertIn("3/3 [90s elapsed, ~0s left]", progress.update())
+        # Reused items' weight is left out of the pace, as their time is.
+        progress = Progress(3, "runs", clock=self.clock([0.0, 1.0, 31.0]), weights=[1, 3, 5])
+        self.assertIn("1/3 [1s elapsed, time left unknown]", progress.update(reused=True))
+        self.assertIn("2/3 [31s elapsed, ~50s left]", progress.update())
+        with self.assertRaisesRegex(ValueError, "2 weights for 3 items"):
+            Progress(3, "runs", weights=[1, 2])
+
+    def test_figure_8_weighs_every_algorithm(self):
+        from figures import architecture_robustness
+
+        self.assertCountEqual(architecture_robustness.RELATIVE_COST,
+                              architecture_robustness.ALGORITHMS)
+
     def test_a_figures_parts_progress_tells_reused_items_from_computed_ones(self):
         run = common.FigureRun("made_up", {}, 0, False, self.get_temp_dir())
         progress = common.PartsProgress(

@@ -129,31 +129,46 @@ class Progress:
     left. Items marked `reused` (a resumed figure's finished parts) are
     counted done, but neither they nor the time until they were marked
     (reading them, set-up) enter that mean: counted in, they would make the
-    rest of a resumed job look nearly free.
+    rest of a resumed job look nearly free. Items of unequal cost take
+    `weights`, one per item in the order they are done (a WGAN-GP run
+    costs several GAN runs): the ETA is then the time per unit of weight
+    done, times the weight left.
     """
 
-    def __init__(self, total, description, clock=time.time):
+    def __init__(self, total, description, clock=time.time, weights=None):
         self.total, self.description = max(int(total), 1), description
+        if weights is not None and len(weights) != self.total:
+            raise ValueError(f"{len(weights)} weights for {self.total} items")
+        self.weights = None if weights is None else [float(w) for w in weights]
         self.clock = clock
         self.done, self.start, self.tty = 0, clock(), sys.stderr.isatty()
         self.reused, self.timed_seconds, self.last_update = 0, 0.0, self.start
+        self.timed_weight = 0.0
         self.last_decile = -1
+
+    def weight(self, first, n):
+        """The weight of items first .. first + n - 1 (1 each without weights)."""
+        return float(n) if self.weights is None else sum(self.weights[first:first + n])
 
     def eta(self):
         """Seconds left, from the items that took time; None before the first of them."""
-        timed = self.done - self.reused
         if self.done == self.total:
             return 0.0
-        return self.timed_seconds / timed * (self.total - self.done) if timed else None
+        if not self.timed_weight:
+            return None
+        left = self.weight(self.done, self.total - self.done)
+        return self.timed_seconds / self.timed_weight * left
 
     def update(self, n=1, reused=False):
         n = min(n, self.total - self.done)
         now = self.clock()
+        weight = self.weight(self.done, n)
         self.done += n
         if reused:
             self.reused += n
         elif n:
             self.timed_seconds += now - self.last_update
+            self.timed_weight += weight
         self.last_update = now
         fraction = self.done / self.total
         elapsed = now - self.start
