@@ -65,9 +65,6 @@ from figures import common
 ALGORITHMS = {"gan": ("dcgan", "GAN (DCGAN recipe)"),
               "wgan": ("wgan", "WGAN (clipping)"),
               "wgan_gp": ("wgan_gp", "WGAN-GP")}
-# A generator iteration's time relative to the GAN's, for the progress's ETA: docs/speed.md,
-# DCGAN networks in float32 (28 px 1 : 3.7 : 5.3, 64 px 1 : 3.0 : 5.0).
-RELATIVE_COST = {"gan": 1.0, "wgan": 3.5, "wgan_gp": 5.0}
 ARCHITECTURES = {"dcgan": "DCGAN generator",
                  "dcgan_no_bn": "no BatchNorm, constant filters",
                  "mlp": "4-layer ReLU MLP (512)"}
@@ -143,7 +140,7 @@ def compute(run):
     classifier = run.classifier(run.dataset)
     cells = [(a, b) for a in run.algorithms for b in run.architectures]
     progress = run.progress(len(cells), "architecture_robustness: training runs",
-                            of_parts=True, weights=[RELATIVE_COST[a] for a, _ in cells])
+                            of_parts=True, weights=[common.ITERATION_COST[a] for a, _ in cells])
     results = {}
     for algorithm, architecture in cells:
         results[algorithm, architecture] = read_cell(

@@ -37,6 +37,11 @@ class UsageError(ValueError):
     """Bad input on a figure's command line: one line on stderr, exit status 2."""
 
 
+# A generator iteration's time relative to the GAN's, by training command, to weigh runs in
+# a figure's ETA: docs/speed.md, DCGAN networks in float32 (28 px 1 : 3.7 : 5.3, 64 px 1 : 3.0 : 5.0).
+ITERATION_COST = {"gan": 1.0, "wgan": 3.5, "wgan_gp": 5.0}
+
+
 def fingerprint(value):
     """A short stable hash of JSON-able settings: parts made with other settings are not reused."""
     text = json.dumps(value, sort_keys=True, default=str)

@@ -115,7 +115,8 @@ def training_seconds(images):
 
 def compute(run):
     run.classifier(run.dataset)  # trained first if missing: not a part of the first run's time
-    progress = run.progress(len(RUNS), "training the four models", of_parts=True)
+    progress = run.progress(len(RUNS), "training the four models", of_parts=True,
+                            weights=[common.ITERATION_COST[command] for _, _, command, _ in RUNS])
     data = {}
     for name, _, command, extra in RUNS:
         run_dir = run.train(command, name, **run_flags(run, name, extra))

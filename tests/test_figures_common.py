@@ -308,11 +308,12 @@ class ProgressTest(tf.test.TestCase):
         with self.assertRaisesRegex(ValueError, "2 weights for 3 items"):
             Progress(3, "runs", weights=[1, 2])
 
-    def test_figure_8_weighs_every_algorithm(self):
-        from figures import architecture_robustness
+    def test_figures_8_and_9_weigh_every_run(self):
+        from figures import architecture_robustness, quality_vs_time
 
-        self.assertCountEqual(architecture_robustness.RELATIVE_COST,
-                              architecture_robustness.ALGORITHMS)
+        self.assertContainsSubset(architecture_robustness.ALGORITHMS, common.ITERATION_COST)
+        self.assertContainsSubset([command for _, _, command, _ in quality_vs_time.RUNS],
+                                  common.ITERATION_COST)
 
     def test_a_figures_parts_progress_tells_reused_items_from_computed_ones(self):
         run = common.FigureRun("made_up", {}, 0, False, self.get_temp_dir())
