@@ -37,9 +37,11 @@ class UsageError(ValueError):
     """Bad input on a figure's command line: one line on stderr, exit status 2."""
 
 
-# A generator iteration's time relative to the GAN's, by training command, to weigh runs in
-# a figure's ETA: docs/speed.md, DCGAN networks in float32 (28 px 1 : 3.7 : 5.3, 64 px 1 : 3.0 : 5.0).
-ITERATION_COST = {"gan": 1.0, "wgan": 3.5, "wgan_gp": 5.0}
+# A generator iteration's relative time, by training command at its image preset's batch (DCGAN
+# 128, WGAN and WGAN-GP 64), to weigh runs in a figure's ETA. docs/speed.md times all three at
+# batch 64 (DCGAN networks, float32: 1 : 3.7 : 5.3 at 28 px, 1 : 3.0 : 5.0 at 64 px); the GAN's
+# batch of 128 doubles its share.
+ITERATION_COST = {"gan": 2.0, "wgan": 3.5, "wgan_gp": 5.0}
 
 
 def fingerprint(value):
