@@ -37,11 +37,16 @@ class UsageError(ValueError):
     """Bad input on a figure's command line: one line on stderr, exit status 2."""
 
 
-# A generator iteration's relative time, by training command at its image preset's batch (DCGAN
-# 128, WGAN and WGAN-GP 64), to weigh runs in a figure's ETA. docs/speed.md times all three at
-# batch 64 (DCGAN networks, float32: 1 : 3.7 : 5.3 at 28 px, 1 : 3.0 : 5.0 at 64 px); the GAN's
-# batch of 128 doubles its share.
-ITERATION_COST = {"gan": 2.0, "wgan": 3.5, "wgan_gp": 5.0}
+# A generator iteration's relative time per example of its batch, by training command, to weigh
+# runs in a figure's ETA: docs/speed.md times all three at batch 64 (DCGAN networks, float32:
+# 1 : 3.7 : 5.3 at 28 px, 1 : 3.0 : 5.0 at 64 px).
+ITERATION_COST = {"gan": 1.0, "wgan": 3.5, "wgan_gp": 5.0}
+PRESET_BATCH_SIZE = {"gan": 128, "wgan": 64, "wgan_gp": 64}  # the image presets' (DCGAN 128)
+
+
+def iteration_cost(command, batch_size=None):
+    """A generator iteration's relative time at `batch_size` (None: its image preset's batch)."""
+    return ITERATION_COST[command] * (batch_size or PRESET_BATCH_SIZE[command]) / 64
 
 
 def fingerprint(value):

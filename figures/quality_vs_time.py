@@ -94,12 +94,16 @@ COLORS = dict(clipping="tab:blue", gp_rmsprop="tab:green", gp_adam="tab:red",
               dcgan="tab:purple")
 
 
+def batch_size(run, name):
+    return run.gan_batch_size if name == "dcgan" else run.wgan_batch_size
+
+
 def run_flags(run, name, extra):
     flags = dict(dataset=run.dataset, dim=run.dim, iterations=run.iterations,
                  eval_every=run.eval_every, eval_samples=run.eval_samples,
                  classifier=run.classifier(run.dataset),
                  sample_every=max(2, run.iterations // 3), run_eagerly=run.run_eagerly,
-                 batch_size=run.gan_batch_size if name == "dcgan" else run.wgan_batch_size,
+                 batch_size=batch_size(run, name),
                  **extra)
     if name in ("clipping", "gp_rmsprop"):
         flags["learning_rate"] = run.clip_learning_rate
@@ -116,7 +120,8 @@ def training_seconds(images):
 def compute(run):
     run.classifier(run.dataset)  # trained first if missing: not a part of the first run's time
     progress = run.progress(len(RUNS), "training the four models", of_parts=True,
-                            weights=[common.ITERATION_COST[command] for _, _, command, _ in RUNS])
+                            weights=[common.iteration_cost(command, batch_size(run, name))
+                                     for name, _, command, _ in RUNS])
     data = {}
     for name, _, command, extra in RUNS:
         run_dir = run.train(command, name, **run_flags(run, name, extra))

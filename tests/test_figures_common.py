@@ -315,6 +315,19 @@ class ProgressTest(tf.test.TestCase):
         self.assertContainsSubset([command for _, _, command, _ in quality_vs_time.RUNS],
                                   common.ITERATION_COST)
 
+    def test_an_iterations_cost_scales_with_its_batch(self):
+        from train_loops import gan, wgan, wgan_gp
+
+        for module in (gan, wgan, wgan_gp):  # the image presets' batches
+            command = module.COMMAND
+            self.assertEqual(common.PRESET_BATCH_SIZE[command.algorithm],
+                             command.presets[command.image_preset]["batch_size"])
+        # docs/speed.md's ratios at batch 64; the DCGAN preset's batch of 128 doubles the GAN's.
+        self.assertEqual(common.iteration_cost("gan"), 2.0)
+        self.assertEqual(common.iteration_cost("gan", 64), 1.0)
+        self.assertEqual(common.iteration_cost("wgan_gp"), 5.0)
+        self.assertEqual(common.iteration_cost("wgan_gp", 32), 2.5)
+
     def test_a_figures_parts_progress_tells_reused_items_from_computed_ones(self):
         run = common.FigureRun("made_up", {}, 0, False, self.get_temp_dir())
         progress = common.PartsProgress(
