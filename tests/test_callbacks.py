@@ -54,11 +54,28 @@ class TimeLeftTest(tf.test.TestCase):
         callback.model.stop_training = True  # Ctrl-C: the run ends here
         self.assertIsNone(callback.time_left(200, 50.0))
 
+    def test_the_pace_leaves_out_the_first_steps_compiling(self):
+        # Resumed at 100, running to 500; the first step (to 101) took 30 s of tracing and
+        # compiling, then 100 iterations 50 s: 0.5 s each for the 299 left, not 80 s / 101.
+        callback = IterationCallback(start_iteration=100)
+        callback.set_params({"epochs": 1, "steps": 400})
+        callback.note_iteration(101, now=1030.0)
+        callback.note_iteration(150, now=1050.0)  # only the first counts
+        self.assertEqual(callback.pace_origin, (101, 1030.0))
+        self.assertEqual(callback.time_left(101, 30.0, now=1030.0), 30.0 * 399)  # no pace yet
+        self.assertEqual(callback.time_left(201, 80.0, now=1080.0), 0.5 * 299)
+
     def test_several_iterations_per_step_are_counted_as_iterations(self):
         inner = IterationCallback()
         PerIteration([inner], iterations_per_step=10).set_params({"epochs": 1, "steps": 40})
         self.assertEqual(inner.params["steps"], 400)
         self.assertEqual(inner.time_left(100, 25.0), 75.0)
+        # The first step's 10 iterations arrive together: its last starts the pace.
+        for iteration in range(1, 11):
+            inner.note_iteration(iteration, now=20.0)
+        self.assertEqual(inner.pace_origin, (10, 20.0))
+        self.assertEqual(inner.time_left(10, 20.0, now=20.0), 20.0 / 10 * 390)
+        self.assertEqual(inner.time_left(110, 25.0, now=25.0), 0.05 * 290)
 
     def test_progress_line(self):
         self.assertEqual(progress_line(200, 50.2, {"g_loss": 1.5, "d_loss": -0.25}, left=150.0),

@@ -22,19 +22,34 @@ class IterationCallback(keras.callbacks.Callback):
     def __init__(self, start_iteration=0):
         super().__init__()
         self.start_iteration = start_iteration
+        self.pace_origin = None  # (iteration, time) at the end of the sitting's first step
 
     def iteration(self, batch):
         return self.start_iteration + batch + 1
 
-    def time_left(self, iteration, seconds):
-        """Seconds until the sitting's last iteration at its pace so far (`seconds` since the
-        sitting began, at `iteration`); None before `fit` has said how many iterations it runs."""
+    def note_iteration(self, iteration, now=None):
+        """Call at each iteration's end: the end of the sitting's first step starts the pace of
+        `time_left`, as that step carried `tf.function`'s tracing and XLA's compiling. (A step
+        of k iterations, `PerIteration`, ends at its k-th: the k arrive at once.)"""
+        per_step = (self.params or {}).get("iterations_per_step", 1)
+        if self.pace_origin is None and (iteration - self.start_iteration) % per_step == 0:
+            self.pace_origin = (iteration, time.time() if now is None else now)
+
+    def time_left(self, iteration, seconds, now=None):
+        """Seconds until the sitting's last iteration at its pace so far; None before `fit` has
+        said how many iterations it runs. The pace counts from the first iteration noted
+        (`note_iteration`) or, before a second, from the sitting's start, `seconds` ago."""
         steps = (self.params or {}).get("steps")
         done = iteration - self.start_iteration
         stopping = getattr(self.model, "stop_training", False)  # Ctrl-C: nothing is left
         if not steps or done <= 0 or stopping:
             return None
-        return seconds / done * (self.start_iteration + steps - iteration)
+        left = self.start_iteration + steps - iteration
+        if self.pace_origin is not None and iteration > self.pace_origin[0]:
+            first, then = self.pace_origin
+            elapsed = (time.time() if now is None else now) - then
+            return max(elapsed, 0.0) / (iteration - first) * left
+        return seconds / done * left
 
 
 class StepLogger(IterationCallback):
@@ -136,6 +151,7 @@ class ToyEvaluation(IterationCallback):
 
     def on_train_batch_end(self, batch, logs=None):
         self.last_logs = logs or {}
+        self.note_iteration(self.iteration(batch))
         if self.iteration(batch) % self.every == 0:
             self.evaluate(self.iteration(batch))
 
@@ -196,6 +212,7 @@ class SampleGrids(IterationCallback):
     def on_train_batch_end(self, batch, logs=None):
         self.last_logs = logs or {}
         iteration = self.iteration(batch)
+        self.note_iteration(iteration)
         if iteration % self.every == 0:
             self.write(self.model, iteration)
             seconds = time.time() - self.start
@@ -361,7 +378,7 @@ class PerIteration(keras.callbacks.Callback):
     def set_params(self, params):
         super().set_params(params)
         if params and params.get("steps"):  # the callbacks count iterations, not steps
-            params = dict(params, steps=params["steps"] * self.k)
+            params = dict(params, steps=params["steps"] * self.k, iterations_per_step=self.k)
         for callback in self.callbacks:
             callback.set_params(params)
 
