@@ -19,14 +19,14 @@ import os
 import time
 from typing import Callable, Optional, Sequence
 
-import keras
 import numpy as np
 
 from evaluation.features import METRICS, check_metrics, metric_columns, metrics_from_outputs
 from train_loops import files
+from train_loops.callbacks import IterationCallback, progress_line
 
 
-class ImageMetricsCallback(keras.callbacks.Callback):
+class ImageMetricsCallback(IterationCallback):
     """Every ``every`` generator iterations: image metrics of ``num_samples`` generated images.
 
     Args:
@@ -46,7 +46,8 @@ class ImageMetricsCallback(keras.callbacks.Callback):
       start_iteration: generator iterations done before this ``fit`` (the
         iteration of batch b is start_iteration + b + 1).
       sample_batch_size: images per call of ``generator_sample_fn``.
-      verbose: print one line per evaluation.
+      verbose: print one line per evaluation (with the time left, once `fit`
+        has said how many iterations it runs).
       metric_kwargs: passed to ``metrics_from_outputs`` (kid_subsets,
         kid_subset_size, is_splits, seed).
       seed: if given, the evaluation at iteration t draws its latent codes
@@ -61,7 +62,7 @@ class ImageMetricsCallback(keras.callbacks.Callback):
                  metrics: Sequence[str] = METRICS, start_iteration: int = 0,
                  sample_batch_size: int = 500, verbose: bool = True,
                  metric_kwargs: Optional[dict] = None, seed: Optional[int] = None):
-        super().__init__()
+        super().__init__(int(start_iteration))
         for name, value in (("every", every), ("num_samples", num_samples),
                             ("sample_batch_size", sample_batch_size)):
             if not (isinstance(value, (int, np.integer)) and value >= 1):
@@ -82,7 +83,6 @@ class ImageMetricsCallback(keras.callbacks.Callback):
         self.columns = metric_columns(self.metrics)
         self.every, self.num_samples = int(every), int(num_samples)
         self.csv_path, self.summary_writer = csv_path, summary_writer
-        self.start_iteration = int(start_iteration)
         self.sample_batch_size = int(sample_batch_size)
         self.verbose = verbose
         self.metric_kwargs = dict(metric_kwargs or {})
@@ -111,7 +111,8 @@ class ImageMetricsCallback(keras.callbacks.Callback):
         self.start = time.time()
 
     def on_train_batch_end(self, batch, logs=None):
-        iteration = self.start_iteration + batch + 1
+        iteration = self.iteration(batch)
+        self.note_iteration(iteration)
         if iteration % self.every == 0:
             self.evaluate(iteration)
 
@@ -157,7 +158,9 @@ class ImageMetricsCallback(keras.callbacks.Callback):
             self.summary_writer.flush()
         if self.verbose:
             numbers = "  ".join(f"{c} {results[c]:.4g}" for c in self.columns)
-            print(f"iteration {iteration}  {seconds:.0f}s  {getattr(self.extractor, 'name', '')}"
-                  f" {numbers}  ({eval_seconds:.1f}s)", flush=True)
+            print(progress_line(iteration, seconds, {},
+                                f"{getattr(self.extractor, 'name', '')} {numbers}"
+                                f"  ({eval_seconds:.1f}s)", self.time_left(iteration, seconds)),
+                  flush=True)
         self.last = (iteration, results)
         return results

@@ -8,8 +8,10 @@ processes (tests/command_processes.py; three at a time, queued in
 """
 
 import concurrent.futures
+import contextlib
 import csv
 import glob
+import io
 import json
 import os
 import shutil
@@ -325,6 +327,19 @@ class ImageMetricsCallbackTest(tf.test.TestCase):
                     tags.setdefault(value.tag, []).append(event.step)
         self.assertEqual(tags.get("eval/fid"), [3, 6])
         self.assertEqual(tags.get("eval/is_std"), [3, 6])
+
+    def test_each_evaluations_line_says_the_time_left(self):
+        real_features = np.random.default_rng(2).normal(size=(30, 4)).astype(np.float32)
+        callback = ImageMetricsCallback(
+            lambda n: np.zeros((n, 6, 6, 1), np.float32), _CountingExtractor(), real_features,
+            every=3, num_samples=10, metrics=("fid",),
+            csv_path=os.path.join(self.get_temp_dir(), "image_metrics.csv"))
+        with contextlib.redirect_stdout(io.StringIO()) as out:
+            self._fit(callback, 6)
+        lines = out.getvalue().splitlines()
+        self.assertLen(lines, 2)
+        self.assertRegex(lines[0], r"^iteration 3  \d+s  ~\d+s left  fake fid \S+  \(\d+\.\ds\)$")
+        self.assertRegex(lines[1], r"^iteration 6  \d+s  ~0s left  fake fid ")
 
     def test_resume_keeps_a_scheduled_row_and_drops_an_interrupted_runs_final_one(self):
         real_features = np.random.default_rng(1).normal(size=(30, 4)).astype(np.float32)
