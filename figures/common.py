@@ -39,7 +39,8 @@ class UsageError(ValueError):
 
 # A generator iteration's relative time per example of its batch, by training command, to weigh
 # runs in a figure's ETA: docs/speed.md times all three at batch 64 (DCGAN networks, float32:
-# 1 : 3.7 : 5.3 at 28 px, 1 : 3.0 : 5.0 at 64 px).
+# 1 : 3.7 : 5.3 at 28 px, 1 : 3.0 : 5.0 at 64 px), each with its preset's critic steps (a
+# `--set n_critic=` override is not counted: an estimate).
 ITERATION_COST = {"gan": 1.0, "wgan": 3.5, "wgan_gp": 5.0}
 PRESET_BATCH_SIZE = {"gan": 128, "wgan": 64, "wgan_gp": 64}  # the image presets' (DCGAN 128)
 

@@ -62,7 +62,7 @@ class TimeLeftTest(tf.test.TestCase):
         callback.note_iteration(101, now=1030.0)
         callback.note_iteration(150, now=1050.0)  # only the first counts
         self.assertEqual(callback.pace_origin, (101, 1030.0))
-        self.assertEqual(callback.time_left(101, 30.0, now=1030.0), 30.0 * 399)  # no pace yet
+        self.assertIsNone(callback.time_left(101, 30.0, now=1030.0))  # no pace yet
         self.assertEqual(callback.time_left(201, 80.0, now=1080.0), 0.5 * 299)
 
     def test_several_iterations_per_step_are_counted_as_iterations(self):
@@ -74,7 +74,7 @@ class TimeLeftTest(tf.test.TestCase):
         for iteration in range(1, 11):
             inner.note_iteration(iteration, now=20.0)
         self.assertEqual(inner.pace_origin, (10, 20.0))
-        self.assertEqual(inner.time_left(10, 20.0, now=20.0), 20.0 / 10 * 390)
+        self.assertIsNone(inner.time_left(10, 20.0, now=20.0))
         self.assertEqual(inner.time_left(110, 25.0, now=25.0), 0.05 * 290)
 
     def test_progress_line(self):

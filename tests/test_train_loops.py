@@ -266,11 +266,12 @@ class _ShortRun:
 
     def test_progress_lines_count_down_to_the_last_iteration(self):
         # Not a terminal, so no progress bar: each evaluation's line says the time left,
-        # at the pace so far, to the run's last iteration (10 per fit step: iterations).
+        # at the pace since the first fit step (10 iterations, mostly compiling) ended, to
+        # the run's last iteration. At that first step there is no pace yet.
         lines = [line for line in self.outcome.stdout.splitlines()
                  if line.startswith("iteration ")]
         self.assertEqual([line.split()[1] for line in lines], ["10", "20"])
-        self.assertRegex(lines[0], r"^iteration 10  \d+s  ~\d+s left  ")
+        self.assertRegex(lines[0], r"^iteration 10  \d+s  [a-z_]+ ")
         self.assertRegex(lines[1], r"^iteration 20  \d+s  ~0s left  ")
 
     def test_evaluation_csv_every_10_iterations(self):

@@ -36,20 +36,23 @@ class IterationCallback(keras.callbacks.Callback):
             self.pace_origin = (iteration, time.time() if now is None else now)
 
     def time_left(self, iteration, seconds, now=None):
-        """Seconds until the sitting's last iteration at its pace so far; None before `fit` has
-        said how many iterations it runs. The pace counts from the first iteration noted
-        (`note_iteration`) or, before a second, from the sitting's start, `seconds` ago."""
+        """Seconds until the sitting's last iteration at its pace so far, counted from the end
+        of its first step (`note_iteration`); None before `fit` has said how many iterations it
+        runs and at the first step's end, when there is no pace yet. (`seconds`, the time since
+        the sitting began, is the pace's origin when no iteration was noted.)"""
         steps = (self.params or {}).get("steps")
         done = iteration - self.start_iteration
         stopping = getattr(self.model, "stop_training", False)  # Ctrl-C: nothing is left
         if not steps or done <= 0 or stopping:
             return None
         left = self.start_iteration + steps - iteration
-        if self.pace_origin is not None and iteration > self.pace_origin[0]:
-            first, then = self.pace_origin
-            elapsed = (time.time() if now is None else now) - then
-            return max(elapsed, 0.0) / (iteration - first) * left
-        return seconds / done * left
+        if self.pace_origin is None:
+            return seconds / done * left
+        first, then = self.pace_origin
+        if iteration <= first:  # the first step's time is mostly compiling: no pace yet
+            return None
+        elapsed = (time.time() if now is None else now) - then
+        return max(elapsed, 0.0) / (iteration - first) * left
 
 
 class StepLogger(IterationCallback):
