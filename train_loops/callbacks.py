@@ -154,9 +154,10 @@ class ToyEvaluation(IterationCallback):
 
     def on_train_batch_end(self, batch, logs=None):
         self.last_logs = logs or {}
-        self.note_iteration(self.iteration(batch))
-        if self.iteration(batch) % self.every == 0:
-            self.evaluate(self.iteration(batch))
+        iteration = self.iteration(batch)
+        self.note_iteration(iteration)
+        if iteration % self.every == 0:
+            self.evaluate(iteration)
 
     def coverage(self, samples, prefix=""):
         """The mode-coverage numbers of `samples` [N, 2], their names prefixed by `prefix`."""
