@@ -280,10 +280,15 @@ class ProgressTest(tf.test.TestCase):
 
     def test_eta_is_the_mean_item_time_times_the_items_left(self):
         progress = Progress(4, "runs", clock=self.clock([0.0, 30.0, 60.0, 120.0, 120.0]))
-        self.assertIn("1/4 [30s elapsed, ~90s left]", progress.update())
-        self.assertIn("2/4 [60s elapsed, ~60s left]", progress.update())
-        self.assertIn("4/4 [120s elapsed, ~0s left]", progress.update(2))
+        self.assertIn("1/4 [30s elapsed, ~1m 30s left]", progress.update())
+        self.assertIn("2/4 [1m 00s elapsed, ~1m 00s left]", progress.update())
+        self.assertIn("4/4 [2m 00s elapsed, ~0s left]", progress.update(2))
         self.assertIn("4/4", progress.update())  # past the end stays at the end
+
+    def test_hours_read_as_hours(self):
+        # A paper-length figure: 2 of 3 runs in 2 h 30 min leaves 1 h 15 min.
+        progress = Progress(3, "runs", clock=self.clock([0.0, 9000.0]))
+        self.assertIn("2/3 [2h 30m elapsed, ~1h 15m left]", progress.update(2))
 
     def test_reused_items_and_their_time_take_no_part_in_the_eta(self):
         # Two finished parts from an earlier sitting, read in 50 s, then one run of
@@ -291,16 +296,16 @@ class ProgressTest(tf.test.TestCase):
         # ~50 s; counting their 50 s in, ~150 s.
         progress = Progress(4, "runs", clock=self.clock([0.0, 50.0, 150.0]))
         self.assertIn("2/4 [50s elapsed, time left unknown]", progress.update(2, reused=True))
-        self.assertIn("3/4 [150s elapsed, ~100s left]", progress.update())
+        self.assertIn("3/4 [2m 30s elapsed, ~1m 40s left]", progress.update())
 
     def test_items_of_unequal_cost_are_weighed(self):
         # A GAN run (weight 1) took 10 s: a WGAN (3) and a WGAN-GP (5) run are left,
         # 80 s at that pace, where counting runs would say 20 s.
         progress = Progress(3, "runs", clock=self.clock([0.0, 10.0, 40.0, 90.0]),
                             weights=[1, 3, 5])
-        self.assertIn("1/3 [10s elapsed, ~80s left]", progress.update())
+        self.assertIn("1/3 [10s elapsed, ~1m 20s left]", progress.update())
         self.assertIn("2/3 [40s elapsed, ~50s left]", progress.update())  # 40 s for 4
-        self.assertIn("3/3 [90s elapsed, ~0s left]", progress.update())
+        self.assertIn("3/3 [1m 30s elapsed, ~0s left]", progress.update())
         # Reused items' weight is left out of the pace, as their time is.
         progress = Progress(3, "runs", clock=self.clock([0.0, 1.0, 31.0]), weights=[1, 3, 5])
         self.assertIn("1/3 [1s elapsed, time left unknown]", progress.update(reused=True))
@@ -343,7 +348,9 @@ class ProgressTest(tf.test.TestCase):
         run.parts["computed"] += 2  # an item of two parts: 30 s
         self.assertIn("4/5 [42s elapsed, ~20s left]", progress.update())
         self.assertIn("5/5", progress.update())  # nothing computed: reused
-        self.assertEqual((progress.done, progress.reused), (5, 3))
+        # Only the two computed items set the pace: 40 s for 2.
+        self.assertEqual((progress.done, progress.timed_weight, progress.timed_seconds),
+                         (5, 2.0, 40.0))
 
 
 class FiguresCommandTest(tf.test.TestCase):

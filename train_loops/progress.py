@@ -142,8 +142,7 @@ class Progress:
         self.weights = None if weights is None else [float(w) for w in weights]
         self.clock = clock
         self.done, self.start, self.tty = 0, clock(), sys.stderr.isatty()
-        self.reused, self.timed_seconds, self.last_update = 0, 0.0, self.start
-        self.timed_weight = 0.0
+        self.timed_seconds, self.timed_weight, self.last_update = 0.0, 0.0, self.start
         self.last_decile = -1
 
     def weight(self, first, n):
@@ -164,18 +163,16 @@ class Progress:
         now = self.clock()
         weight = self.weight(self.done, n)
         self.done += n
-        if reused:
-            self.reused += n
-        elif n:
+        if n and not reused:
             self.timed_seconds += now - self.last_update
             self.timed_weight += weight
         self.last_update = now
         fraction = self.done / self.total
         elapsed = now - self.start
         eta = self.eta()
-        left = "time left unknown" if eta is None else f"~{eta:.0f}s left"
+        left = "time left unknown" if eta is None else f"~{format_duration(eta)} left"
         line = (f"{self.description}: {self.done}/{self.total} "
-                f"[{elapsed:.0f}s elapsed, {left}]")
+                f"[{format_duration(elapsed)} elapsed, {left}]")
         if self.tty:
             bar = "#" * int(30 * fraction)
             sys.stderr.write(f"\r{bar:<30} {line}")
