@@ -296,3 +296,176 @@ time.sleep(float(sys.argv[2]))
 
 if __name__ == "__main__":
     tf.test.main()
+
+
+class ToyQualityTest(tf.test.TestCase):
+    """benchmarks.toy_quality: its recipe checks, resumption, fresh numbers and the goal's verdict."""
+
+    RECIPE = ["--hidden_units=512", "--learning_rate=1e-4", "--nodeterministic"]
+
+    def make_run(self, root, dataset, seed, hq=(93.0, 96.0, 94.0, 97.5), modes=8,
+                 interrupted=False):
+        """A finished (or interrupted) run's files as the runner and the benchmark write them."""
+        run_dir = os.path.join(root, f"{dataset}-s{seed}")
+        os.makedirs(run_dir, exist_ok=True)
+        with open(os.path.join(run_dir, "flags.txt"), "w") as f:
+            f.write("--hidden_units=512\n--learning_rate=0.0001\n--nodeterministic\n"
+                    "--latent_distribution=normal\n")
+        summary = {"interrupted": interrupted, "iterations": 25000, "modes_captured": modes,
+                   "high_quality_percent": 92.0, "ema_high_quality_percent": 95.0,
+                   "total_wall_time_seconds": 5400.0, "total_cpu_time_seconds": 3600.0,
+                   "commits": ["abc1234"]}
+        with open(os.path.join(run_dir, "summary.json"), "w") as f:
+            json.dump(summary, f)
+        names = ("generator-dot0", "generator-dot100", "generator_ema-dot0",
+                 "generator_ema-dot100")
+        for name, value in zip(names, hq):
+            with open(os.path.join(run_dir, name + ".json"), "w") as f:
+                json.dump({"high_quality_percent": value, "modes_captured": modes}, f)
+        return run_dir
+
+    def test_recipe_flags_compare_by_meaning(self):
+        from benchmarks import toy_quality
+
+        self.assertEqual(toy_quality.flag_items(["--a=1", "--flag", "--noother"]),
+                         {"a": "1", "flag": "true", "other": "false"})
+        flags_txt = os.path.join(self.make_run(self.get_temp_dir(), "8gaussians", 0), "flags.txt")
+        self.assertIsNone(toy_quality.recipe_conflict(self.RECIPE, flags_txt))  # 1e-4 == 0.0001
+        self.assertEqual(toy_quality.recipe_conflict(["--hidden_units=128"], flags_txt),
+                         "--hidden_units=128, where the run was made with --hidden_units=512")
+        self.assertIn("made with --nodeterministic",
+                      toy_quality.recipe_conflict(["--deterministic"], flags_txt))
+
+    def test_the_benchmark_sets_each_runs_own_flags(self):
+        from benchmarks import toy_quality
+
+        args = toy_quality.parse_args(["--seeds=3,4", "--", *self.RECIPE])
+        self.assertEqual((args.seeds, args.recipe), ([3, 4], self.RECIPE))
+        with self.assertRaises(SystemExit):
+            toy_quality.parse_args(["--", "--seed=3"])
+        command = toy_quality.train_command("8gaussians", 3, "out/8gaussians-s3", "checkpointed",
+                                            self.RECIPE)
+        self.assertEqual(command[1:], ["-m", "train_loops.wgan_gp", *self.RECIPE,
+                                       "--dataset=8gaussians", "--seed=3",
+                                       "--output_dir=out/8gaussians-s3", "--resume"])
+        self.assertEqual(toy_quality.train_command("8gaussians", 3, "o", "started", [])[-1],
+                         "--overwrite")  # flags but no checkpoint: start again
+
+    def test_run_states(self):
+        from benchmarks import toy_quality
+
+        root = self.get_temp_dir()
+        self.assertEqual(toy_quality.run_state(os.path.join(root, "none")), "new")
+        finished = self.make_run(root, "8gaussians", 0)
+        self.assertEqual(toy_quality.run_state(finished), "finished")
+        stopped = self.make_run(root, "8gaussians", 1, interrupted=True)
+        self.assertEqual(toy_quality.run_state(stopped), "started")
+        os.makedirs(os.path.join(stopped, "checkpoints"))
+        open(os.path.join(stopped, "checkpoints", "ckpt-3.index"), "w").close()
+        self.assertEqual(toy_quality.run_state(stopped), "checkpointed")
+
+    def test_means_and_the_goals_verdict(self):
+        from benchmarks import toy_quality
+
+        def row(raw, modes=8, raw_refined=96.0, average_refined=97.0):
+            return {"seed": 0, "raw": raw, "raw_modes": modes, "raw_refined": raw_refined,
+                    "average_refined": average_refined, "final": raw, "final_average": None,
+                    "average": None}
+
+        # Raw 92 and 88: mean 90, the ring's bar; the average refined: mean 97.0, met.
+        summary = toy_quality.summarize("8gaussians", [row(92.0), row(88.0)])
+        self.assertEqual(summary["means"]["raw"], 90.0)
+        self.assertIsNone(summary["means"]["average"])
+        self.assertTrue(summary["raw_goal_met"])
+        self.assertTrue(summary["refined_goal_met"])
+        # A run missing a mode fails the raw goal whatever the mean.
+        summary = toy_quality.summarize("8gaussians", [row(99.0), row(99.0, modes=7)])
+        self.assertEqual(summary["raw_all_modes"], "1/2")
+        self.assertFalse(summary["raw_goal_met"])
+        # The grid's bar is 85 % with 25 modes; 96.9 % refined falls short of 97.
+        summary = toy_quality.summarize("25gaussians",
+                                        [row(85.0, 25, 96.9, 96.8), row(85.0, 25, 96.9, 96.0)])
+        self.assertTrue(summary["raw_goal_met"])
+        self.assertFalse(summary["refined_goal_met"])
+
+    def test_fresh_numbers_of_a_generator_on_one_mode(self):
+        import keras
+
+        from benchmarks import toy_quality
+        from data import toy
+
+        # A generator that puts every point on the first mode's centre: one mode, all
+        # of the samples nearest to it, all of them high quality.
+        run_dir = self.make_run(self.get_temp_dir(), "8gaussians", 0)
+        centre = toy.mode_centers("8gaussians")[0]
+        generator = keras.Sequential([keras.Input((2,)), keras.layers.Dense(
+            2, kernel_initializer="zeros",
+            bias_initializer=keras.initializers.Constant(centre))])
+        generator.save(os.path.join(run_dir, "generator.keras"))
+        for name in ("generator-dot0.json", "generator_ema-dot0.json"):
+            os.remove(os.path.join(run_dir, name))
+        numbers = toy_quality.fresh_numbers(run_dir, "8gaussians", "generator", 0, 100, 7)
+        self.assertEqual((numbers["modes_captured"], numbers["high_quality_percent"]), (1, 100.0))
+        self.assertEqual(numbers["shares"], [1.0] + [0.0] * 7)
+        self.assertIsNone(toy_quality.fresh_numbers(run_dir, "8gaussians", "generator_ema", 0,
+                                                    100, 7))  # no weight average, no row
+        # Made once: the file is read back, not sampled again.
+        self.assertEqual(toy_quality.fresh_numbers(run_dir, "8gaussians", "generator", 0, 5, 1),
+                         numbers)
+
+    def test_trains_what_is_not_finished_once_and_tabulates_the_means(self):
+        from unittest import mock
+
+        from benchmarks import toy_quality
+
+        root = self.get_temp_dir()
+        self.make_run(root, "8gaussians", 0, hq=(92.0, 96.0, 94.0, 98.0))
+        commands = []
+
+        def fake_train(command):  # a training run finishes seed 1
+            commands.append(command)
+            self.make_run(root, "8gaussians", 1, hq=(90.0, 96.0, 92.0, 96.0))
+            return True
+
+        argv = [f"--output_dir={root}", "--datasets=8gaussians", "--seeds=0,1", "--",
+                *self.RECIPE]
+        with mock.patch.object(toy_quality, "train", fake_train):
+            results = toy_quality.main(argv)
+            self.assertEqual(len(commands), 1)
+            self.assertIn("--seed=1", commands[0])
+            self.assertNotIn("--resume", commands[0])
+            summary = results["summaries"][0]
+            self.assertEqual(summary["means"], {
+                "final": 92.0, "final_average": 95.0, "raw": 91.0, "raw_refined": 96.0,
+                "average": 93.0, "average_refined": 97.0})
+            self.assertTrue(summary["raw_goal_met"] and summary["refined_goal_met"])
+            toy_quality.main(argv)  # both finished: nothing trained again
+            self.assertEqual(len(commands), 1)
+        with open(os.path.join(root, "toy_quality.json")) as f:
+            self.assertEqual(json.load(f)["recipe"], self.RECIPE)
+        with self.assertRaisesRegex(SystemExit, "holds runs of the recipe"):
+            toy_quality.main([f"--output_dir={root}", "--", "--hidden_units=128"])
+
+    def test_a_failed_or_interrupted_run(self):
+        import sys
+        from unittest import mock
+
+        from benchmarks import toy_quality
+
+        self.assertTrue(toy_quality.train([sys.executable, "-c", "pass"]))
+        with self.assertRaisesRegex(RuntimeError, "failed with exit status 3"):
+            toy_quality.train([sys.executable, "-c", "raise SystemExit(3)"])
+        # Ctrl-C reaches the benchmark and the run alike: the benchmark waits for the
+        # run to write its checkpoint and exit, then says it was interrupted.
+        waits = iter([KeyboardInterrupt(), 130])
+
+        def wait():
+            value = next(waits)
+            if isinstance(value, BaseException):
+                raise value
+            return value
+
+        with mock.patch.object(toy_quality.subprocess, "Popen") as popen:
+            popen.return_value.wait.side_effect = wait
+            self.assertFalse(toy_quality.train(["run"]))
+            self.assertEqual(popen.return_value.wait.call_count, 2)
