@@ -220,14 +220,25 @@ def table(rows, summaries):
     return "\n".join(lines)
 
 
+def seed_list(text):
+    """An argparse type: comma-separated non-negative integers."""
+    try:
+        seeds = [int(s) for s in text.split(",") if s]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of seeds")
+    if any(s < 0 for s in seeds):
+        raise argparse.ArgumentTypeError(f"seeds are 0 or more, got {text!r}")
+    return seeds
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(prog="python -m benchmarks.toy_quality",
                                 description=__doc__.split("\n")[0],
                                 epilog="Flags after -- go to every training run.")
     p.add_argument("--output_dir", default=os.path.join("runs", "benchmarks", "toy_quality"))
     p.add_argument("--datasets", type=names(DATASETS), default=list(DATASETS))
-    p.add_argument("--seeds", type=lambda text: [int(s) for s in text.split(",") if s],
-                   default=[0, 1, 2, 3, 4], help="comma-separated training seeds")
+    p.add_argument("--seeds", type=seed_list, default=[0, 1, 2, 3, 4],
+                   help="comma-separated training seeds")
     p.add_argument("--samples", type=int, default=2500, help="fresh samples per generator")
     p.add_argument("--sample_seed", type=int, default=7,
                    help="latent seed of the fresh samples (not one of the training seeds)")
@@ -310,7 +321,11 @@ def main(argv=None):
         if state != "finished" and not args.report_only:
             print(f"training {dataset} seed {seed} in {run_dir}"
                   + (" (resumed)" if state == "checkpointed" else ""), flush=True)
-            if not train(train_command(dataset, seed, run_dir, state, args.recipe)):
+            try:
+                finished = train(train_command(dataset, seed, run_dir, state, args.recipe))
+            except RuntimeError as error:  # the run printed why; one line here
+                sys.exit(f"python -m benchmarks.toy_quality: {error}")
+            if not finished:
                 interrupted = True
                 break
             state, trained = run_state(run_dir), True
