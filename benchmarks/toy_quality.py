@@ -9,15 +9,17 @@ Flags after `--` go to every `python -m train_loops.wgan_gp` run; the
 benchmark gives each its --dataset, --seed and --output_dir
 (<output_dir>/<dataset>-s<seed>). A run that was interrupted resumes from its
 checkpoints, and a finished one is not trained again: rerun the same command
-to continue (a different recipe in the same --output_dir is refused). Two
-invocations with different --datasets or --seeds may share a folder, one per
-core.
+to continue. A folder whose runs were made with another recipe is refused.
+Two invocations with different --datasets or --seeds may share a folder (one
+per core); each tabulates its own runs, and `--report_only` with all of them
+tabulates the lot.
 
 Each finished run's final generator, and its weight average, are then sampled
 fresh (--samples points from latent seed --sample_seed, so neither a training
 seed nor the training evaluation's draw) and scored raw and refined by
---dot_steps of discriminator optimal transport with the run's critic
-(`train_loops.sample --dot_steps`), as `train_loops.evaluate` scores them:
+--dot_steps of discriminator optimal transport with the run's critic, as
+`train_loops.sample --seed=7 --output=F.npz [--critic --dot_steps]` and then
+`train_loops.evaluate --generator=F.npz` score them:
 <run>/<generator>-dot<steps>.json. The table gives each run's final
 evaluation and these fresh numbers, the means over seeds, and the project's
 goal: on the ring all 8 modes and at least 90 % high quality raw, on the
@@ -44,8 +46,15 @@ DATASETS = ("8gaussians", "25gaussians")
 GOAL = {"8gaussians": (8, 90.0), "25gaussians": (25, 85.0)}
 GOAL_REFINED = 97.0
 GENERATORS = ("generator", "generator_ema")  # the raw generator and its weight average
+SAMPLES, SAMPLE_SEED = 2500, 7  # the fresh samples' defaults (their files carry no suffix)
+EVALUATION_SEED = 0  # train_loops.evaluate's default --seed: the real points of the W1 estimate
 # Flags each run gets from the benchmark, not from the recipe.
 OWN_FLAGS = ("dataset", "seed", "output_dir", "resume", "overwrite")
+PROGRAM = "python -m benchmarks.toy_quality"
+
+
+class BenchmarkError(Exception):
+    """Why the benchmark cannot go on: one line on stderr."""
 
 
 def flag_items(flags):
@@ -69,30 +78,56 @@ def same_value(a, b):
         return a == b
 
 
+def same_recipe(a, b):
+    """Whether two recipes set the same flags to the same values, in any order."""
+    a, b = flag_items(a), flag_items(b)
+    return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
+
+
 def as_flag(name, value):
     """A flag as written: --name=value, or --name / --noname for a boolean."""
     return {"true": f"--{name}", "false": f"--no{name}"}.get(value, f"--{name}={value}")
 
 
-def recipe_conflict(flags, flags_txt):
-    """The first flag of the recipe a run's flags.txt contradicts, as a message; None if none."""
+def read_flags(flags_txt):
+    """A run's flags.txt as {name: value}."""
     with open(flags_txt) as f:
-        made_with = flag_items([line.strip() for line in f if line.strip()])
+        return flag_items([line.strip() for line in f if line.strip()])
+
+
+def recipe_conflict(flags, flags_txt):
+    """The first flag of the recipe a run's flags.txt contradicts, as a message; None if none.
+
+    flags.txt holds every flag of the runner and the command that has a value,
+    so a recipe flag it lacks was not set on that run.
+    """
+    made_with = read_flags(flags_txt)
     for name, value in flag_items(flags).items():
-        if name in made_with and not same_value(value, made_with[name]):
+        if name not in made_with:
+            return f"{as_flag(name, value)}, where the run was made without --{name}"
+        if not same_value(value, made_with[name]):
             return (f"{as_flag(name, value)}, where the run was made with "
                     f"{as_flag(name, made_with[name])}")
     return None
 
 
-def run_state(run_dir):
-    """"finished", "checkpointed" (resume it), "started" (no checkpoint: start over) or "new"."""
+def read_summary(run_dir):
+    """The run's summary.json, or None when it has none (or an unreadable one)."""
     try:
         with open(os.path.join(run_dir, "summary.json")) as f:
-            if not json.load(f)["interrupted"]:
-                return "finished"
-    except (OSError, ValueError, KeyError):
-        pass
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def run_state(run_dir):
+    """"finished", "failed" (stopped on non-finite values), "checkpointed" (resume it),
+    "started" (flags but no checkpoint: start over) or "new"."""
+    summary = read_summary(run_dir) or {}
+    if "failure" in summary:
+        return "failed"
+    if summary.get("interrupted") is False:
+        return "finished"
     checkpoints = os.path.join(run_dir, "checkpoints")
     if os.path.isdir(checkpoints) and any(n.endswith(".index") for n in os.listdir(checkpoints)):
         return "checkpointed"
@@ -100,6 +135,7 @@ def run_state(run_dir):
 
 
 def train_command(dataset, seed, run_dir, state, recipe):
+    """The training command of one run: the recipe, its own flags, and how to go on."""
     resume = {"checkpointed": ["--resume"], "started": ["--overwrite"]}.get(state, [])
     return [sys.executable, "-m", "train_loops.wgan_gp", *recipe, f"--dataset={dataset}",
             f"--seed={seed}", f"--output_dir={run_dir}", *resume]
@@ -113,60 +149,79 @@ def default_interrupt():
 def train(command):
     """Run one training command in the foreground; False if Ctrl-C stopped it."""
     process = subprocess.Popen(command, preexec_fn=default_interrupt)
-    try:
-        returncode = process.wait()
-    except KeyboardInterrupt:  # the run got the Ctrl-C too: let it write its checkpoint
-        process.wait()
+    interrupted = False
+    while True:
+        try:
+            returncode = process.wait()
+            break
+        except KeyboardInterrupt:  # the run got the Ctrl-C too: let it write its checkpoint
+            interrupted = True
+    if interrupted or returncode in (130, -signal.SIGINT):
         return False
     if returncode:
-        raise RuntimeError(f"{' '.join(command)} failed with exit status {returncode}")
+        raise BenchmarkError(f"{' '.join(command)} failed with exit status {returncode}")
     return True
+
+
+def fresh_path(run_dir, generator_name, dot_steps, samples, sample_seed):
+    """<run>/<generator>-dot<steps>.json; other than the default draw, -n<samples>-z<seed> too."""
+    draw = "" if (samples, sample_seed) == (SAMPLES, SAMPLE_SEED) else f"-n{samples}-z{sample_seed}"
+    return os.path.join(run_dir, f"{generator_name}-dot{dot_steps}{draw}.json")
+
+
+def load_network(path, what):
+    import keras
+
+    try:
+        return keras.saving.load_model(path)
+    except (ValueError, OSError) as error:
+        raise BenchmarkError(f"cannot load {what} {path}: {str(error).splitlines()[0]}")
 
 
 def fresh_numbers(run_dir, dataset, generator_name, dot_steps, samples, sample_seed):
     """The toy evaluation of fresh samples of a finished run's generator, raw (0 steps) or
-    refined; read from <run>/<generator>-dot<steps>.json when made before, else made and
-    written there. None when the run kept no such generator (no weight average)."""
-    path = os.path.join(run_dir, f"{generator_name}-dot{dot_steps}.json")
+    refined by `dot_steps` with its critic; read from `fresh_path` when made before, else
+    made and written there. None when the run kept no weight average."""
+    path = fresh_path(run_dir, generator_name, dot_steps, samples, sample_seed)
     if os.path.exists(path):
         with open(path) as f:
             return json.load(f)
     keras_file = os.path.join(run_dir, f"{generator_name}.keras")
-    if not os.path.exists(keras_file):
+    if generator_name == "generator_ema" and not os.path.exists(keras_file):
         return None
-    import keras
-
     from models import random, transport
     from train_loops import evaluate, files
 
-    with open(os.path.join(run_dir, "flags.txt")) as f:
-        latent_distribution = flag_items([line.strip() for line in f if line.strip()]).get(
-            "latent_distribution", "normal")
-    generator = keras.saving.load_model(keras_file)
+    latent_distribution = read_flags(os.path.join(run_dir, "flags.txt")).get(
+        "latent_distribution", "normal")
+    generator = load_network(keras_file, "the generator")
     fake, _ = random.generator_samples(generator, samples, latent_distribution, 500, sample_seed)
     numbers = {"generator": keras_file, "dataset": dataset, "num_fake": samples,
                "latent_distribution": latent_distribution, "sample_seed": sample_seed,
-               "dot_steps": dot_steps}
-    if dot_steps:
-        critic = keras.saving.load_model(os.path.join(run_dir, "critic.keras"))
+               "dot_steps": dot_steps, "seed": EVALUATION_SEED}
+    if dot_steps:  # as train_loops.sample --critic --dot_steps
+        critic = load_network(os.path.join(run_dir, "critic.keras"), "the critic")
         lipschitz = transport.effective_lipschitz(critic, fake, seed=sample_seed)
         fake = transport.transport(critic, fake, lipschitz, dot_steps).numpy()
         numbers["lipschitz_estimate"] = round(float(lipschitz), 4)
-    numbers.update(evaluate.toy_numbers(fake, dataset, seed=0))  # as train_loops.evaluate
+    numbers.update(evaluate.toy_numbers(fake, dataset, EVALUATION_SEED))
     files.write_json(path, numbers)
     return numbers
 
 
+def hours(seconds):
+    return None if seconds is None else round(seconds / 3600, 2)
+
+
 def run_row(run_dir, dataset, seed, args):
-    """One finished run's final evaluation, fresh numbers and times."""
-    with open(os.path.join(run_dir, "summary.json")) as f:
-        summary = json.load(f)
+    """One finished run's final evaluation, fresh numbers and times (None where unrecorded)."""
+    summary = read_summary(run_dir)
     row = {"dataset": dataset, "seed": seed, "iterations": summary["iterations"],
            "modes": summary["modes_captured"], "final": summary["high_quality_percent"],
            "final_average": summary.get("ema_high_quality_percent"),
-           "wall_hours": round(summary["total_wall_time_seconds"] / 3600, 2),
-           "cpu_hours": round(summary["total_cpu_time_seconds"] / 3600, 2),
-           "commits": summary.get("commits", [])}
+           "wall_hours": hours(summary.get("total_wall_time_seconds")),
+           "cpu_hours": hours(summary.get("total_cpu_time_seconds")),
+           "commits": summary.get("commits")}
     for name, label in zip(GENERATORS, ("raw", "average")):
         for steps, suffix in ((0, ""), (args.dot_steps, "_refined")):
             numbers = fresh_numbers(run_dir, dataset, name, steps, args.samples,
@@ -177,6 +232,7 @@ def run_row(run_dir, dataset, seed, args):
 
 
 def mean(values):
+    """The mean of the values given (None left out), to 0.1; None if there are none."""
     values = [v for v in values if v is not None]
     return round(statistics.mean(values), 1) if values else None
 
@@ -196,6 +252,7 @@ def summarize(dataset, rows):
 
 
 def table(rows, summaries):
+    """A Markdown table of the runs and their means, and a line per data set on the goal."""
     def cell(value):
         return "-" if value is None else f"{value:g}"
 
@@ -206,7 +263,7 @@ def table(rows, summaries):
     for r in rows:
         lines.append(f"| {r['dataset']} | {r['seed']} | {r['iterations']} | {cell(r['raw_modes'])} "
                      + "".join(f"| {cell(r[k])} " for k in keys)
-                     + f"| {r['wall_hours']:g} | {r['cpu_hours']:g} |")
+                     + f"| {cell(r['wall_hours'])} | {cell(r['cpu_hours'])} |")
     for s in summaries:
         lines.append(f"| {s['dataset']} | mean of {len(s['seeds'])} | | {s['raw_all_modes']} "
                      + "".join(f"| {cell(s['means'][k])} " for k in keys) + "| | |")
@@ -221,26 +278,26 @@ def table(rows, summaries):
 
 
 def seed_list(text):
-    """An argparse type: comma-separated non-negative integers."""
+    """An argparse type: distinct comma-separated non-negative integers."""
     try:
         seeds = [int(s) for s in text.split(",") if s]
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of seeds")
-    if any(s < 0 for s in seeds):
-        raise argparse.ArgumentTypeError(f"seeds are 0 or more, got {text!r}")
+    if any(s < 0 for s in seeds) or len(set(seeds)) < len(seeds):
+        raise argparse.ArgumentTypeError(f"seeds are distinct and 0 or more, got {text!r}")
     return seeds
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(prog="python -m benchmarks.toy_quality",
-                                description=__doc__.split("\n")[0],
+    """The benchmark's own flags (before `--`) and the recipe (after it), checked."""
+    p = argparse.ArgumentParser(prog=PROGRAM, description=__doc__.split("\n")[0],
                                 epilog="Flags after -- go to every training run.")
     p.add_argument("--output_dir", default=os.path.join("runs", "benchmarks", "toy_quality"))
     p.add_argument("--datasets", type=names(DATASETS), default=list(DATASETS))
     p.add_argument("--seeds", type=seed_list, default=[0, 1, 2, 3, 4],
                    help="comma-separated training seeds")
-    p.add_argument("--samples", type=int, default=2500, help="fresh samples per generator")
-    p.add_argument("--sample_seed", type=int, default=7,
+    p.add_argument("--samples", type=int, default=SAMPLES, help="fresh samples per generator")
+    p.add_argument("--sample_seed", type=int, default=SAMPLE_SEED,
                    help="latent seed of the fresh samples (not one of the training seeds)")
     p.add_argument("--dot_steps", type=int, default=100,
                    help="transport steps of the refined samples (Tanaka's 2-D demo: 100)")
@@ -249,16 +306,17 @@ def parse_args(argv):
     own, recipe = (argv[:argv.index("--")], argv[argv.index("--") + 1:]) if "--" in argv \
         else (argv, [])
     args = p.parse_args(own)
-    if args.samples < 1 or args.dot_steps < 1 or not args.seeds:
-        p.error("--samples and --dot_steps must be positive and --seeds not empty")
+    if args.samples < 1 or args.dot_steps < 1 or args.sample_seed < 0 or not args.seeds:
+        p.error("--samples and --dot_steps must be positive, --sample_seed 0 or more and "
+                "--seeds not empty")
     try:
         given = flag_items(recipe)
     except ValueError as error:
         p.error(f"after --: {error}")
     taken = sorted(set(given) & set(OWN_FLAGS))
     if taken:
-        p.error(f"after --: --{taken[0]} is the benchmark's to set (it sets --dataset, --seed, "
-                f"--output_dir and --resume per run)")
+        p.error(f"after --: --{taken[0]} is the benchmark's to set (it sets --dataset, --seed "
+                f"and --output_dir, and --resume or --overwrite, per run)")
     args.recipe = recipe
     return args
 
@@ -278,16 +336,19 @@ def check_recipe(args):
         return " ".join(recipe) or "(the defaults)"
 
     earlier = stored_recipe(args.output_dir)
-    if earlier is not None and earlier != args.recipe:
-        sys.exit(f"python -m benchmarks.toy_quality: {args.output_dir} holds runs of the recipe "
-                 f"{show(earlier)}; this is {show(args.recipe)}: choose another --output_dir")
+    has_runs = os.path.isdir(args.output_dir) and any(
+        os.path.exists(os.path.join(args.output_dir, name, "flags.txt"))
+        for name in os.listdir(args.output_dir))
+    if has_runs and earlier is not None and not same_recipe(earlier, args.recipe):
+        raise BenchmarkError(f"{args.output_dir} holds runs of the recipe {show(earlier)}; "
+                             f"this is {show(args.recipe)}: choose another --output_dir")
     for dataset in args.datasets:
         for seed in args.seeds:
             flags_txt = os.path.join(args.output_dir, f"{dataset}-s{seed}", "flags.txt")
             conflict = os.path.exists(flags_txt) and recipe_conflict(args.recipe, flags_txt)
             if conflict:
-                sys.exit(f"python -m benchmarks.toy_quality: {os.path.dirname(flags_txt)}: "
-                         f"{conflict}: choose another --output_dir")
+                raise BenchmarkError(f"{os.path.dirname(flags_txt)}: {conflict}: choose "
+                                     f"another --output_dir")
 
 
 def write_results(args, rows):
@@ -303,29 +364,30 @@ def write_results(args, rows):
     return summaries
 
 
-def main(argv=None):
+def measure(args):
+    """Train what is not finished, then sample, refine and tabulate; True if interrupted."""
     from train_loops.progress import Progress
 
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    if args.report_only and not args.recipe:
-        args.recipe = stored_recipe(args.output_dir) or []
+    if args.report_only:
+        if not os.path.isdir(args.output_dir):
+            raise BenchmarkError(f"--report_only: no runs in {args.output_dir}")
+        args.recipe = args.recipe or stored_recipe(args.output_dir) or []
     check_recipe(args)
     os.makedirs(args.output_dir, exist_ok=True)
     runs = [(d, s, os.path.join(args.output_dir, f"{d}-s{s}"))
             for d in args.datasets for s in args.seeds]
     progress = Progress(len(runs), "toy runs")
     rows, interrupted = [], False
-    write_results(args, rows)  # the recipe, before the first run is started
+    write_results(args, rows)  # the recipe, before a run starts (held to once a run has flags)
     for dataset, seed, run_dir in runs:
         state, trained = run_state(run_dir), False
+        if state == "failed":
+            raise BenchmarkError(f"{run_dir}: training failed ({read_summary(run_dir)['failure']}); "
+                                 f"resume it by hand from its last good checkpoint, or remove it")
         if state != "finished" and not args.report_only:
             print(f"training {dataset} seed {seed} in {run_dir}"
                   + (" (resumed)" if state == "checkpointed" else ""), flush=True)
-            try:
-                finished = train(train_command(dataset, seed, run_dir, state, args.recipe))
-            except RuntimeError as error:  # the run printed why; one line here
-                sys.exit(f"python -m benchmarks.toy_quality: {error}")
-            if not finished:
+            if not train(train_command(dataset, seed, run_dir, state, args.recipe)):
                 interrupted = True
                 break
             state, trained = run_state(run_dir), True
@@ -335,9 +397,18 @@ def main(argv=None):
         progress.update(reused=not trained)  # the ETA: the pace of runs trained here
     summaries = write_results(args, rows)
     print(table(rows, summaries))
-    if interrupted:
+    return {"runs": rows, "summaries": summaries, "interrupted": interrupted}
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        results = measure(args)
+    except BenchmarkError as error:
+        sys.exit(f"{PROGRAM}: {error}")
+    if results["interrupted"]:
         sys.exit("interrupted: the same command resumes the run from its checkpoint")
-    return {"runs": rows, "summaries": summaries}
+    return results
 
 
 if __name__ == "__main__":

@@ -335,14 +335,24 @@ class ToyQualityTest(tf.test.TestCase):
                          "--hidden_units=128, where the run was made with --hidden_units=512")
         self.assertIn("made with --nodeterministic",
                       toy_quality.recipe_conflict(["--deterministic"], flags_txt))
+        # flags.txt holds every flag with a value: one it lacks was not set.
+        self.assertEqual(toy_quality.recipe_conflict(["--critic_learning_rate=1e-4"], flags_txt),
+                         "--critic_learning_rate=1e-4, where the run was made without "
+                         "--critic_learning_rate")
+        # Recipes compare by meaning, in any order.
+        self.assertTrue(toy_quality.same_recipe(["--a=1e-4", "--b"], ["--b", "--a=0.0001"]))
+        self.assertFalse(toy_quality.same_recipe(["--a=1e-4"], ["--a=1e-4", "--b"]))
+        self.assertFalse(toy_quality.same_recipe(["--b"], ["--nob"]))
 
     def test_the_benchmark_sets_each_runs_own_flags(self):
         from benchmarks import toy_quality
 
         args = toy_quality.parse_args(["--seeds=3,4", "--", *self.RECIPE])
         self.assertEqual((args.seeds, args.recipe), ([3, 4], self.RECIPE))
-        with self.assertRaises(SystemExit):
-            toy_quality.parse_args(["--", "--seed=3"])
+        for bad in (["--", "--seed=3"], ["--", "--resume"], ["--seeds=0,0"], ["--seeds=a"],
+                    ["--seeds=-1"], ["--samples=0"], ["--", "hidden_units=3"]):
+            with self.assertRaises(SystemExit, msg=bad):
+                toy_quality.parse_args(bad)
         command = toy_quality.train_command("8gaussians", 3, "out/8gaussians-s3", "checkpointed",
                                             self.RECIPE)
         self.assertEqual(command[1:], ["-m", "train_loops.wgan_gp", *self.RECIPE,
@@ -363,6 +373,16 @@ class ToyQualityTest(tf.test.TestCase):
         os.makedirs(os.path.join(stopped, "checkpoints"))
         open(os.path.join(stopped, "checkpoints", "ckpt-3.index"), "w").close()
         self.assertEqual(toy_quality.run_state(stopped), "checkpointed")
+        # Stopped on non-finite values: the runner's summary has a failure, and the
+        # benchmark says so instead of tabulating a run without numbers.
+        with open(os.path.join(stopped, "summary.json"), "w") as f:
+            json.dump({"interrupted": False, "failure": "non-finite d_loss at iteration 9"}, f)
+        self.assertEqual(toy_quality.run_state(stopped), "failed")
+        with self.assertRaisesRegex(SystemExit, "training failed .non-finite d_loss"):
+            toy_quality.main([f"--output_dir={root}", "--datasets=8gaussians", "--seeds=1",
+                              "--", "--hidden_units=512"])
+        with self.assertRaisesRegex(SystemExit, "no runs in"):
+            toy_quality.main([f"--output_dir={os.path.join(root, 'absent')}", "--report_only"])
 
     def test_means_and_the_goals_verdict(self):
         from benchmarks import toy_quality
@@ -409,9 +429,15 @@ class ToyQualityTest(tf.test.TestCase):
         self.assertEqual(numbers["shares"], [1.0] + [0.0] * 7)
         self.assertIsNone(toy_quality.fresh_numbers(run_dir, "8gaussians", "generator_ema", 0,
                                                     100, 7))  # no weight average, no row
-        # Made once: the file is read back, not sampled again.
-        self.assertEqual(toy_quality.fresh_numbers(run_dir, "8gaussians", "generator", 0, 5, 1),
-                         numbers)
+        # Made once: the file is read back, not sampled again; another draw has a file
+        # of its own.
+        path = os.path.join(run_dir, "generator-dot0-n100-z7.json")
+        with open(path, "w") as f:
+            json.dump(dict(numbers, read_back=True), f)
+        self.assertTrue(toy_quality.fresh_numbers(run_dir, "8gaussians", "generator", 0, 100,
+                                                  7)["read_back"])
+        self.assertEqual(toy_quality.fresh_path(run_dir, "generator", 0, 2500, 7),
+                         os.path.join(run_dir, "generator-dot0.json"))  # the default draw
 
     def test_trains_what_is_not_finished_once_and_tabulates_the_means(self):
         from unittest import mock
@@ -453,8 +479,10 @@ class ToyQualityTest(tf.test.TestCase):
         from benchmarks import toy_quality
 
         self.assertTrue(toy_quality.train([sys.executable, "-c", "pass"]))
-        with self.assertRaisesRegex(RuntimeError, "failed with exit status 3"):
+        with self.assertRaisesRegex(toy_quality.BenchmarkError, "failed with exit status 3"):
             toy_quality.train([sys.executable, "-c", "raise SystemExit(3)"])
+        # A run stopped by SIGINT (exit status 130, as the runner's Ctrl-C) is interrupted.
+        self.assertFalse(toy_quality.train([sys.executable, "-c", "raise SystemExit(130)"]))
         # Ctrl-C reaches the benchmark and the run alike: the benchmark waits for the
         # run to write its checkpoint and exit, then says it was interrupted.
         waits = iter([KeyboardInterrupt(), 130])
@@ -469,3 +497,40 @@ class ToyQualityTest(tf.test.TestCase):
             popen.return_value.wait.side_effect = wait
             self.assertFalse(toy_quality.train(["run"]))
             self.assertEqual(popen.return_value.wait.call_count, 2)
+
+    def test_fresh_numbers_are_those_of_sample_then_evaluate(self):
+        import keras
+
+        from benchmarks import toy_quality
+        from command_processes import run
+
+        # A made-up run: a linear generator and a small ReLU critic, seeded.
+        run_dir = self.make_run(self.get_temp_dir(), "8gaussians", 0)
+        for name in os.listdir(run_dir):
+            if name.endswith(".json") and name != "summary.json":
+                os.remove(os.path.join(run_dir, name))
+        init = keras.initializers.GlorotUniform
+        keras.Sequential([keras.Input((2,)), keras.layers.Dense(2, kernel_initializer=init(1))]
+                         ).save(os.path.join(run_dir, "generator.keras"))
+        keras.Sequential([keras.Input((2,)),
+                          keras.layers.Dense(8, "relu", kernel_initializer=init(2)),
+                          keras.layers.Dense(1, kernel_initializer=init(3))]
+                         ).save(os.path.join(run_dir, "critic.keras"))
+        numbers = toy_quality.fresh_numbers(run_dir, "8gaussians", "generator", 5, 300, 7)
+        self.assertTrue(os.path.exists(os.path.join(run_dir, "generator-dot5-n300-z7.json")))
+        # The same by hand: train_loops.sample refines, train_loops.evaluate scores.
+        npz, scored = (os.path.join(run_dir, "by_hand" + e) for e in (".npz", ".json"))
+        for command, *flags in (
+                ("train_loops.sample", f"--generator={run_dir}/generator.keras",
+                 f"--critic={run_dir}/critic.keras", "--dot_steps=5", "--num_samples=300",
+                 "--seed=7", f"--output={npz}"),
+                ("train_loops.evaluate", f"--generator={npz}", "--dataset=8gaussians",
+                 f"--output={scored}")):
+            result = run(command, *flags)
+            self.assertEqual(result.returncode, 0, result.stderr)
+        with open(scored) as f:
+            by_hand = json.load(f)
+        for key in ("modes_captured", "high_quality_percent", "shares", "reverse_kl",
+                    "wasserstein1_estimate"):
+            self.assertEqual(numbers[key], by_hand[key], key)
+        self.assertGreater(numbers["lipschitz_estimate"], 0.0)
