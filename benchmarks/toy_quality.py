@@ -37,7 +37,9 @@ import statistics
 import subprocess
 import sys
 
+from benchmarks.time_to_quality import default_interrupt
 from benchmarks.train_step import names
+from train_loops import cli
 
 DATASETS = ("8gaussians", "25gaussians")
 # The goal (docs/mode_collapse.md §2): modes and raw high-quality per cent per data set,
@@ -141,11 +143,6 @@ def train_command(dataset, seed, run_dir, state, recipe):
             f"--seed={seed}", f"--output_dir={run_dir}", *resume]
 
 
-def default_interrupt():
-    """In the child: Ctrl-C stops the run at the end of its iteration, as on a terminal."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 def train(command):
     """Run one training command in the foreground; False if Ctrl-C stopped it."""
     process = subprocess.Popen(command, preexec_fn=default_interrupt)
@@ -169,15 +166,6 @@ def fresh_path(run_dir, generator_name, dot_steps, samples, sample_seed):
     return os.path.join(run_dir, f"{generator_name}-dot{dot_steps}{draw}.json")
 
 
-def load_network(path, what):
-    import keras
-
-    try:
-        return keras.saving.load_model(path)
-    except (ValueError, OSError) as error:
-        raise BenchmarkError(f"cannot load {what} {path}: {str(error).splitlines()[0]}")
-
-
 def fresh_numbers(run_dir, dataset, generator_name, dot_steps, samples, sample_seed):
     """The toy evaluation of fresh samples of a finished run's generator, raw (0 steps) or
     refined by `dot_steps` with its critic; read from `fresh_path` when made before, else
@@ -194,15 +182,14 @@ def fresh_numbers(run_dir, dataset, generator_name, dot_steps, samples, sample_s
 
     latent_distribution = read_flags(os.path.join(run_dir, "flags.txt")).get(
         "latent_distribution", "normal")
-    generator = load_network(keras_file, "the generator")
+    generator = cli.load_network(keras_file, "the generator")
     fake, _ = random.generator_samples(generator, samples, latent_distribution, 500, sample_seed)
     numbers = {"generator": keras_file, "dataset": dataset, "num_fake": samples,
                "latent_distribution": latent_distribution, "sample_seed": sample_seed,
                "dot_steps": dot_steps, "seed": EVALUATION_SEED}
     if dot_steps:  # as train_loops.sample --critic --dot_steps
-        critic = load_network(os.path.join(run_dir, "critic.keras"), "the critic")
-        lipschitz = transport.effective_lipschitz(critic, fake, seed=sample_seed)
-        fake = transport.transport(critic, fake, lipschitz, dot_steps).numpy()
+        critic = cli.load_network(os.path.join(run_dir, "critic.keras"), "the critic")
+        fake, lipschitz = transport.refine(critic, fake, dot_steps, sample_seed)
         numbers["lipschitz_estimate"] = round(float(lipschitz), 4)
     numbers.update(evaluate.toy_numbers(fake, dataset, EVALUATION_SEED))
     files.write_json(path, numbers)
@@ -404,7 +391,7 @@ def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         results = measure(args)
-    except BenchmarkError as error:
+    except (BenchmarkError, cli.UsageError) as error:  # UsageError: a network that cannot load
         sys.exit(f"{PROGRAM}: {error}")
     if results["interrupted"]:
         sys.exit("interrupted: the same command resumes the run from its checkpoint")

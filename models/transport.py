@@ -70,3 +70,10 @@ def transport(critic, samples, lipschitz, steps=100, learning_rate=0.01):
     for _ in range(steps):
         step()
     return tf.convert_to_tensor(x.value)
+
+
+def refine(critic, samples, steps=100, seed=0):
+    """DOT as a sampler: K_eff estimated on `samples` (pairs drawn from `seed`), then `steps`
+    transport steps with it; returns (the moved samples as float32 NumPy, K_eff)."""
+    lipschitz = effective_lipschitz(critic, samples, seed=seed)
+    return transport(critic, samples, lipschitz, steps).numpy(), lipschitz

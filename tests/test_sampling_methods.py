@@ -123,6 +123,14 @@ class DiscriminatorOptimalTransportTest(tf.test.TestCase):
         # ||x - y + 0.001|| = ||x||: 5 and sqrt 2; minus D / 2.
         self.assertAllClose(cost, [5.0 - 1.0, np.sqrt(2.0) + 0.5])
 
+    def test_refine_transports_with_the_k_eff_of_its_own_seed(self):
+        samples = np.random.default_rng(2).normal(size=(200, 2)).astype(np.float32)
+        critic = quadratic_critic(np.zeros(2, np.float32))
+        refined, k = transport.refine(critic, samples, steps=5, seed=4)
+        self.assertEqual(k, transport.effective_lipschitz(critic, samples, seed=4))
+        self.assertNotEqual(k, transport.effective_lipschitz(critic, samples, seed=5))
+        self.assertAllEqual(refined, transport.transport(critic, samples, k, 5))
+
     def test_effective_lipschitz_of_a_linear_critic_is_its_slope(self):
         # D(x) = 3 x_1: |D(x1) - D(x2)| / ||x1 - x2|| <= 3, near 3 for some of 100 pairs.
         samples = np.random.default_rng(1).normal(size=(500, 2)).astype(np.float32)

@@ -118,6 +118,16 @@ def readable_file(path, flag):
         raise UsageError(f"--{flag}={path} cannot be read ({error.strerror or error})") from None
 
 
+def load_network(path, what):
+    """The Keras model saved at `path`; UsageError (naming `what`) when it cannot be loaded."""
+    import keras
+
+    try:
+        return keras.saving.load_model(path)
+    except (ValueError, OSError) as error:
+        raise UsageError(f"cannot load {what} {path}: {str(error).splitlines()[0]}")
+
+
 def readable_folder(path, flag):
     """UsageError unless the folder `path` can be listed (or, when missing, made)."""
     if not os.path.exists(path):

@@ -37,15 +37,6 @@ flags.DEFINE_integer("dot_steps", 0,
                      "transport with --critic (100 in Tanaka's 2-D demo); 0: raw samples.")
 
 
-def load(path, what):
-    import keras
-
-    try:
-        return keras.saving.load_model(path)
-    except (ValueError, OSError) as error:
-        raise UsageError(f"cannot load {what} {path}: {str(error).splitlines()[0]}")
-
-
 def main(argv):
     del argv
     cli.expand_user("generator", "critic", "output")
@@ -71,7 +62,7 @@ def main(argv):
     from models import random, transport
     from train_loops.progress import Progress
 
-    generator = load(FLAGS.generator, "the generator")
+    generator = cli.load_network(FLAGS.generator, "the generator")
     progress = (Progress(FLAGS.num_samples, "sampling")
                 if FLAGS.num_samples > FLAGS.batch_size else None)
     samples, latent = random.generator_samples(generator, FLAGS.num_samples,
@@ -79,9 +70,8 @@ def main(argv):
                                                FLAGS.seed, progress)
     how = ""
     if FLAGS.dot_steps:
-        critic = load(FLAGS.critic, "the critic")
-        lipschitz = transport.effective_lipschitz(critic, samples, seed=FLAGS.seed)
-        samples = transport.transport(critic, samples, lipschitz, FLAGS.dot_steps).numpy()
+        critic = cli.load_network(FLAGS.critic, "the critic")
+        samples, lipschitz = transport.refine(critic, samples, FLAGS.dot_steps, FLAGS.seed)
         how = f", refined by {FLAGS.dot_steps} transport steps (K_eff {lipschitz:.3g})"
     with files.replacing(FLAGS.output) as temporary:
         if FLAGS.output.lower().endswith(".npz"):

@@ -183,9 +183,8 @@ class ToyTask:
         """Coverage of `samples` after discriminator optimal transport (Tanaka 2019), as refined_*."""
         from models import transport
 
-        lipschitz = transport.effective_lipschitz(model.critic, samples, seed=self.flags.seed)
-        refined = transport.transport(model.critic, samples, lipschitz,
-                                      steps=self.flags.dot_steps).numpy()
+        refined, lipschitz = transport.refine(model.critic, samples, self.flags.dot_steps,
+                                              self.flags.seed)
         numbers = self.evaluation.coverage(refined, "refined_")
         numbers["refined_lipschitz_estimate"] = round(lipschitz, 4)
         return numbers
