@@ -122,6 +122,34 @@ def mode_coverage(samples, centers, std, threshold=3.0) -> ModeCoverage:
     )
 
 
+# Beyond this many standard deviations from every centre a point is not from any mode: a 2-D
+# Gaussian puts exp(-6**2 / 2) = 1.5e-8 of its mass there.
+BETWEEN_MODES_STD = 6.0
+
+
+def distance_profile(samples, centers, std, threshold=3.0, far=BETWEEN_MODES_STD):
+    """Where the samples that are not high quality lie: near a mode, or between modes.
+
+    The distance of each sample to its nearest centre, in units of `std`, gives
+    three numbers (per cent of all samples; NaN samples count as between modes):
+      median_distance_std: the median distance. For the mixture's own 2-D
+        points it is the Rayleigh median sqrt(2 ln 2) = 1.18: a generator
+        below it draws narrower modes than the data, above it wider ones.
+      near_miss_percent: farther than `threshold` and at most `far`: a mode's
+        tail, or a mode drawn too wide (the data's 2-D points: exp(-4.5) = 1.1 %).
+      between_modes_percent: farther than `far` from every centre: points on the
+        paths a continuous generator of a connected latent draws between
+        disconnected modes (Tanielian et al. 2020, "Learning disconnected
+        manifolds: a no GAN's land", bound the precision this costs).
+    """
+    _, distance = nearest_centers(samples, centers)
+    distance = np.where(np.isnan(distance), np.inf, distance) / std
+    return dict(median_distance_std=round(float(np.median(distance)), 2),
+                near_miss_percent=round(100 * float(np.mean((distance > threshold)
+                                                            & (distance <= far))), 1),
+                between_modes_percent=round(100 * float(np.mean(distance > far)), 1))
+
+
 def coverage_numbers(samples, centers, std, prefix=""):
     """`mode_coverage` of `samples` as rounded numbers for a CSV row or JSON, names prefixed.
 

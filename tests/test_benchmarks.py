@@ -321,7 +321,8 @@ class ToyQualityTest(tf.test.TestCase):
                  "generator_ema-dot100")
         for name, value in zip(names, hq):
             with open(os.path.join(run_dir, name + ".json"), "w") as f:
-                json.dump({"high_quality_percent": value, "modes_captured": modes}, f)
+                json.dump({"high_quality_percent": value, "modes_captured": modes,
+                           "between_modes_percent": 100.0 - value}, f)  # the rest between
         return run_dir
 
     def test_recipe_flags_compare_by_meaning(self):
@@ -388,7 +389,8 @@ class ToyQualityTest(tf.test.TestCase):
         from benchmarks import toy_quality
 
         def row(raw, modes=8, raw_refined=96.0, average_refined=97.0):
-            return {"seed": 0, "raw": raw, "raw_modes": modes, "raw_refined": raw_refined,
+            return {"seed": 0, "raw": raw, "raw_modes": modes, "raw_between": None,
+                    "raw_refined": raw_refined,
                     "average_refined": average_refined, "final": raw, "final_average": None,
                     "average": None}
 
@@ -462,8 +464,8 @@ class ToyQualityTest(tf.test.TestCase):
             self.assertNotIn("--resume", commands[0])
             summary = results["summaries"][0]
             self.assertEqual(summary["means"], {
-                "final": 92.0, "final_average": 95.0, "raw": 91.0, "raw_refined": 96.0,
-                "average": 93.0, "average_refined": 97.0})
+                "final": 92.0, "final_average": 95.0, "raw": 91.0, "raw_between": 9.0,
+                "raw_refined": 96.0, "average": 93.0, "average_refined": 97.0})
             self.assertTrue(summary["raw_goal_met"] and summary["refined_goal_met"])
             toy_quality.main(argv)  # both finished: nothing trained again
             self.assertEqual(len(commands), 1)
@@ -531,6 +533,6 @@ class ToyQualityTest(tf.test.TestCase):
         with open(scored) as f:
             by_hand = json.load(f)
         for key in ("modes_captured", "high_quality_percent", "shares", "reverse_kl",
-                    "wasserstein1_estimate"):
+                    "between_modes_percent", "median_distance_std", "wasserstein1_estimate"):
             self.assertEqual(numbers[key], by_hand[key], key)
         self.assertGreater(numbers["lipschitz_estimate"], 0.0)

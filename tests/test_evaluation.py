@@ -516,6 +516,9 @@ class EvaluateInProcessTest(tf.test.TestCase):
         self.assertEqual((collapsed["modes_captured"], collapsed["high_quality_percent"]),
                          (1, 100.0))
         self.assertAllClose(collapsed["reverse_kl"], np.log(8), atol=1e-4)
+        # Every point on a centre: distance 0, none near a mode or between modes.
+        self.assertEqual((spread["median_distance_std"], spread["near_miss_percent"],
+                          spread["between_modes_percent"]), (0.0, 0.0, 0.0))
         # W1 from one centre to the ring (radius 2 / 1.414): the mean distance
         # from one vertex of a regular octagon to all eight, up to the data's
         # small spread and the 800-point draw.

@@ -5,7 +5,7 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
-from evaluation.toy import ModeCoverage, mode_coverage, reverse_kl_to_uniform
+from evaluation.toy import ModeCoverage, distance_profile, mode_coverage, reverse_kl_to_uniform
 
 _STD = 0.02
 # Eight centres on a circle of radius 2, 1.41 apart: far beyond 3 std.
@@ -159,3 +159,32 @@ class PerModeShareTest(tf.test.TestCase):
             shares = np.zeros(k)
             shares[[0, 3]] = 0.5
             self.assertAllClose(reverse_kl_to_uniform(shares), np.log(k / 2))
+
+
+class DistanceProfileTest(tf.test.TestCase):
+    """Where the samples that are not high quality lie: near a mode or between modes."""
+
+    def test_hand_placed_samples(self):
+        # Distances 0, 1, 2.9 (high quality), 3.1, 5.9 (near misses), 6.5 and a NaN
+        # (between modes); the median of the seven is 3.1.
+        points = np.concatenate([
+            _CENTERS[[0, 1, 2, 3, 4, 5]]
+            + np.array([0, 1, 2.9, 3.1, 5.9, 6.5])[:, None] * _STD * _DIAGONAL,
+            [[np.nan, 0.0]]])
+        profile = distance_profile(points, _CENTERS, _STD)
+        self.assertAllClose(profile["median_distance_std"], 3.1)
+        self.assertAllClose(profile["near_miss_percent"], round(200 / 7, 1))
+        self.assertAllClose(profile["between_modes_percent"], round(200 / 7, 1))
+        # Half-way between two ring neighbours (1.53 apart, 38 std from each).
+        middle = (_CENTERS[0] + _CENTERS[1])[None] / 2
+        self.assertEqual(distance_profile(middle, _CENTERS, _STD)["between_modes_percent"], 100.0)
+
+    def test_the_mixtures_own_points_have_the_rayleigh_profile(self):
+        # 2-D Gaussian modes: the distance over std is Rayleigh, median sqrt(2 ln 2),
+        # P(3 < r <= 6) = exp(-4.5) - exp(-18) and P(r > 6) = exp(-18).
+        rng = np.random.default_rng(0)
+        points = _CENTERS[rng.integers(0, 8, 200_000)] + rng.normal(0, _STD, (200_000, 2))
+        profile = distance_profile(points, _CENTERS, _STD)
+        self.assertAllClose(profile["median_distance_std"], np.sqrt(2 * np.log(2)), atol=0.01)
+        self.assertAllClose(profile["near_miss_percent"], 100 * np.exp(-4.5), atol=0.1)
+        self.assertEqual(profile["between_modes_percent"], 0.0)

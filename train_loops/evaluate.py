@@ -7,7 +7,8 @@ For a toy mixture (--dataset=8gaussians, 8gaussians_metz or 25gaussians) it
 gives the training's toy numbers instead, on 2500 samples unless
 --num_samples says otherwise (the training's --eval_samples): modes
 captured, the high-quality percentage, the per-mode shares and their reverse
-KL to uniform (`evaluation.toy.coverage_numbers`), and the exact W1 between
+KL to uniform (`evaluation.toy.coverage_numbers`), where the other samples
+lie (near a mode or between modes: `evaluation.toy.distance_profile`), and the exact W1 between
 the first 1000 samples and the first 1000 of as many data points, drawn
 with seed --seed + 1, as the training's final evaluation draws them. Refined samples are evaluated from
 their .npz:
@@ -229,14 +230,15 @@ def toy_numbers(fake, dataset, seed):
     import numpy as np  # pylint: disable=import-outside-toplevel
 
     from data import toy  # pylint: disable=import-outside-toplevel
-    from evaluation.toy import coverage_numbers  # pylint: disable=import-outside-toplevel
+    from evaluation.toy import coverage_numbers, distance_profile  # pylint: disable=import-outside-toplevel
     from evaluation.wasserstein import wasserstein1_estimate  # pylint: disable=import-outside-toplevel
     from train_loops.tasks import ToyTask  # pylint: disable=import-outside-toplevel
 
     if fake.ndim != 2 or fake.shape[1] != 2:
         raise UsageError(f"the generator's output {fake.shape[1:]} is not a 2-D point; "
                          f"{dataset} is a toy data set")
-    numbers = coverage_numbers(fake, toy.mode_centers(dataset), toy.mode_std(dataset))
+    centers, std = toy.mode_centers(dataset), toy.mode_std(dataset)
+    numbers = dict(coverage_numbers(fake, centers, std), **distance_profile(fake, centers, std))
     n = min(len(fake), ToyTask.W1_SAMPLES)
     if np.isfinite(fake[:n]).all():
         # As ToyTask.finish: a batch as large as the evaluation's, with seed + 1
