@@ -140,7 +140,8 @@ def compute(run):
     classifier = run.classifier(run.dataset)
     cells = [(a, b) for a in run.algorithms for b in run.architectures]
     progress = run.progress(len(cells), "architecture_robustness: training runs", of_parts=True,
-                            weights=[common.iteration_cost(a, run.batch_size) for a, _ in cells])
+                            weights=[common.iteration_cost(a, run.batch_size, run.n_critic)
+                                     for a, _ in cells])
     results = {}
     for algorithm, architecture in cells:
         results[algorithm, architecture] = read_cell(

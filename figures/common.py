@@ -39,15 +39,19 @@ class UsageError(ValueError):
 
 # A generator iteration's relative time per example of its batch, by training command, to weigh
 # runs in a figure's ETA: docs/speed.md times all three at batch 64 (DCGAN networks, float32:
-# 1 : 3.7 : 5.3 at 28 px, 1 : 3.0 : 5.0 at 64 px), each with its preset's critic steps (a
-# `--set n_critic=` override is not counted: an estimate).
+# 1 : 3.7 : 5.3 at 28 px, 1 : 3.0 : 5.0 at 64 px), each with its preset's critic steps.
 ITERATION_COST = {"gan": 1.0, "wgan": 3.5, "wgan_gp": 5.0}
 PRESET_BATCH_SIZE = {"gan": 128, "wgan": 64, "wgan_gp": 64}  # the image presets' (DCGAN 128)
+PRESET_N_CRITIC = {"gan": 1, "wgan": 5, "wgan_gp": 5}
 
 
-def iteration_cost(command, batch_size=None):
-    """A generator iteration's relative time at `batch_size` (None: its image preset's batch)."""
-    return ITERATION_COST[command] * (batch_size or PRESET_BATCH_SIZE[command]) / 64
+def iteration_cost(command, batch_size=None, n_critic=None):
+    """A generator iteration's relative time at `batch_size` with `n_critic` critic steps
+    (None: its image preset's). An estimate: it counts the generator's step as one more
+    critic step, so the time scales as n_critic + 1."""
+    steps = (n_critic or PRESET_N_CRITIC[command]) + 1
+    return (ITERATION_COST[command] * (batch_size or PRESET_BATCH_SIZE[command]) / 64
+            * steps / (PRESET_N_CRITIC[command] + 1))
 
 
 def fingerprint(value):

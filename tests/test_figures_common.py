@@ -327,11 +327,15 @@ class ProgressTest(tf.test.TestCase):
             command = module.COMMAND
             self.assertEqual(common.PRESET_BATCH_SIZE[command.algorithm],
                              command.presets[command.image_preset]["batch_size"])
+            preset = dict(command.presets["toy"], **command.presets[command.image_preset])
+            self.assertEqual(common.PRESET_N_CRITIC[command.algorithm], preset["n_critic"])
         # docs/speed.md's ratios at batch 64; the DCGAN preset's batch of 128 doubles the GAN's.
         self.assertEqual(common.iteration_cost("gan"), 2.0)
         self.assertEqual(common.iteration_cost("gan", 64), 1.0)
         self.assertEqual(common.iteration_cost("wgan_gp"), 5.0)
         self.assertEqual(common.iteration_cost("wgan_gp", 32), 2.5)
+        # Critic steps: WGAN-GP's 5 + 1 generator step halve to 2 + 1.
+        self.assertEqual(common.iteration_cost("wgan_gp", 64, 2), 2.5)
 
     def test_a_figures_parts_progress_tells_reused_items_from_computed_ones(self):
         run = common.FigureRun("made_up", {}, 0, False, self.get_temp_dir())
