@@ -57,6 +57,7 @@ initialisation (`models.image_networks.wgan_no_bn_generator`).
 
 import json
 import os
+import textwrap
 
 import numpy as np
 
@@ -170,7 +171,10 @@ def plot(data, run):
     import matplotlib.pyplot as plt
 
     rows, columns = data["fid"].shape
-    fig, axes = plt.subplots(rows, columns, figsize=(3.4 * columns, 3.7 * rows), squeeze=False)
+    # At least two panels wide, so that a column alone (--set architectures=...) keeps a title
+    # of a few lines.
+    width = max(columns, 2)
+    fig, axes = plt.subplots(rows, columns, figsize=(3.4 * width, 3.7 * rows), squeeze=False)
     for i, algorithm in enumerate(run.algorithms):
         for j, architecture in enumerate(run.architectures):
             ax = axes[i, j]
@@ -190,10 +194,12 @@ def plot(data, run):
             if i == rows - 1:
                 ax.set_xlabel(ARCHITECTURES[architecture], fontsize=11)
     size = "" if run.image_size is None else f" at {run.image_size} px"
-    fig.suptitle(f"Figure 8: Architecture robustness: {run.dataset} samples{size} after "
-                 f"{run.iterations} generator iterations (dim {run.dim}); rows: algorithm, "
-                 f"columns: generator\n(cf. WGAN Figs. 5-7, WGAN-GP Fig. 2; classifier-FID: "
-                 f"lower is better, classifier score: 1-10, higher is better)", fontsize=11)
+    title = (f"Figure 8: Architecture robustness: {run.dataset} samples{size} after "
+             f"{run.iterations} generator iterations (dim {run.dim}); rows: algorithm, "
+             f"columns: generator",
+             "(cf. WGAN Figs. 5-7, WGAN-GP Fig. 2; classifier-FID: lower is better, "
+             "classifier score: 1-10, higher is better)")
+    fig.suptitle("\n".join(textwrap.fill(line, 40 * width) for line in title), fontsize=11)
     fig.tight_layout()
     return fig
 
