@@ -250,8 +250,9 @@ def table(rows, summaries):
 
     keys = ("final", "final_average", "raw", "raw_between", "raw_refined", "average",
             "average_refined")
-    lines = ["| data | seed | iterations | modes (fresh raw) | final eval raw | average | fresh raw "
-             "| of it between modes | refined | average | refined | wall h | CPU h |",
+    lines = ["| data | seed | iterations | modes (fresh raw) | final eval raw | average "
+             "| fresh raw | fresh raw: between modes | refined | average | refined | wall h "
+             "| CPU h |",
              "| --- " * 13 + "|"]
     for r in rows:
         lines.append(f"| {r['dataset']} | {r['seed']} | {r['iterations']} | {cell(r['raw_modes'])} "

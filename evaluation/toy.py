@@ -79,16 +79,8 @@ def nearest_centers(samples, centers):
     return nearest, np.sqrt(sq_dist[np.arange(len(samples)), nearest])
 
 
-def mode_coverage(samples, centers, std, threshold=3.0) -> ModeCoverage:
-    """Mode coverage of ``samples`` [N, D] w.r.t. mixture ``centers`` [K, D].
-
-    VEEGAN (Srivastava et al. 2017) / PacGAN (Lin et al. 2018) definition: a
-    sample is high quality if its Euclidean distance to its nearest centre is
-    at most ``threshold * std``; a mode is captured if it is the nearest centre
-    of at least one high-quality sample. ``std`` is the per-coordinate standard
-    deviation of the mixture components. Samples containing NaN count as not
-    high quality.
-    """
+def _checked(samples, centers, std, threshold):
+    """(samples, centers) as float64 arrays; ValueError on shapes or numbers that make no sense."""
     samples = np.asarray(samples, dtype=np.float64)
     centers = np.asarray(centers, dtype=np.float64)
     if samples.ndim != 2 or samples.shape[0] == 0:
@@ -103,7 +95,20 @@ def mode_coverage(samples, centers, std, threshold=3.0) -> ModeCoverage:
         raise ValueError(f"std must be a positive finite number, got {std}.")
     if not (np.isfinite(threshold) and threshold > 0):
         raise ValueError(f"threshold must be a positive finite number, got {threshold}.")
+    return samples, centers
 
+
+def mode_coverage(samples, centers, std, threshold=3.0) -> ModeCoverage:
+    """Mode coverage of ``samples`` [N, D] w.r.t. mixture ``centers`` [K, D].
+
+    VEEGAN (Srivastava et al. 2017) / PacGAN (Lin et al. 2018) definition: a
+    sample is high quality if its Euclidean distance to its nearest centre is
+    at most ``threshold * std``; a mode is captured if it is the nearest centre
+    of at least one high-quality sample. ``std`` is the per-coordinate standard
+    deviation of the mixture components. Samples containing NaN count as not
+    high quality.
+    """
+    samples, centers = _checked(samples, centers, std, threshold)
     nearest, dist_to_nearest = nearest_centers(samples, centers)
     high_quality = dist_to_nearest <= threshold * std
 
@@ -130,24 +135,32 @@ BETWEEN_MODES_STD = 6.0
 def distance_profile(samples, centers, std, threshold=3.0, far=BETWEEN_MODES_STD):
     """Where the samples that are not high quality lie: near a mode, or between modes.
 
-    The distance of each sample to its nearest centre, in units of `std`, gives
-    three numbers (per cent of all samples; NaN samples count as between modes):
-      median_distance_std: the median distance. For the mixture's own 2-D
-        points it is the Rayleigh median sqrt(2 ln 2) = 1.18: a generator
-        below it draws narrower modes than the data, above it wider ones.
+    From the distance of each sample to its nearest centre, in units of `std`
+    (the percentages are of all samples, each rounded on its own; a NaN sample
+    counts as between modes):
+      median_distance_std: the median distance, None when it is not finite.
+        For the mixture's own 2-D points it is the Rayleigh median
+        sqrt(2 ln 2) = 1.18; with few samples between modes, a generator below
+        it draws narrower modes than the data, above it wider ones.
       near_miss_percent: farther than `threshold` and at most `far`: a mode's
         tail, or a mode drawn too wide (the data's 2-D points: exp(-4.5) = 1.1 %).
       between_modes_percent: farther than `far` from every centre: points on the
         paths a continuous generator of a connected latent draws between
         disconnected modes (Tanielian et al. 2020, "Learning disconnected
         manifolds: a no GAN's land", bound the precision this costs).
+    A sample within `threshold` is high quality exactly as in `mode_coverage`.
     """
+    samples, centers = _checked(samples, centers, std, threshold)
+    if not (np.isfinite(far) and far >= threshold):
+        raise ValueError(f"far must be finite and at least threshold, got {far}.")
     _, distance = nearest_centers(samples, centers)
-    distance = np.where(np.isnan(distance), np.inf, distance) / std
-    return dict(median_distance_std=round(float(np.median(distance)), 2),
-                near_miss_percent=round(100 * float(np.mean((distance > threshold)
-                                                            & (distance <= far))), 1),
-                between_modes_percent=round(100 * float(np.mean(distance > far)), 1))
+    distance = np.where(np.isnan(distance), np.inf, distance)
+    near = threshold * std < distance  # the complement of mode_coverage's high quality
+    between = far * std < distance
+    median = float(np.median(distance)) / std
+    return dict(median_distance_std=round(median, 2) if np.isfinite(median) else None,
+                near_miss_percent=round(100 * float(np.mean(near & ~between)), 1),
+                between_modes_percent=round(100 * float(np.mean(between)), 1))
 
 
 def coverage_numbers(samples, centers, std, prefix=""):

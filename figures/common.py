@@ -48,7 +48,8 @@ PRESET_N_CRITIC = {"gan": 1, "wgan": 5, "wgan_gp": 5}
 def iteration_cost(command, batch_size=None, n_critic=None):
     """A generator iteration's relative time at `batch_size` with `n_critic` critic steps
     (None: its image preset's). An estimate: it counts the generator's step as one more
-    critic step, so the time scales as n_critic + 1."""
+    critic step, so the time scales as n_critic + 1 (WGAN's early 100-step iterations, which
+    the authors' schedule keeps whatever n_critic, are not scaled)."""
     steps = (n_critic or PRESET_N_CRITIC[command]) + 1
     return (ITERATION_COST[command] * (batch_size or PRESET_BATCH_SIZE[command]) / 64
             * steps / (PRESET_N_CRITIC[command] + 1))

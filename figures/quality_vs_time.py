@@ -119,10 +119,11 @@ def training_seconds(images):
 
 def compute(run):
     run.classifier(run.dataset)  # trained first if missing: not a part of the first run's time
+    n_critic = {name: None if name == "dcgan" else run.n_critic for name, *_ in RUNS}  # run_flags'
     progress = run.progress(len(RUNS), "training the four models", of_parts=True,
                             weights=[common.iteration_cost(command, batch_size(run, name),
-                                                            run_flags(run, name, extra).get("n_critic"))
-                                     for name, _, command, extra in RUNS])
+                                                           n_critic[name])
+                                     for name, _, command, _ in RUNS])
     data = {}
     for name, _, command, extra in RUNS:
         run_dir = run.train(command, name, **run_flags(run, name, extra))

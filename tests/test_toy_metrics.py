@@ -8,7 +8,7 @@ import tensorflow as tf
 from evaluation.toy import ModeCoverage, distance_profile, mode_coverage, reverse_kl_to_uniform
 
 _STD = 0.02
-# Eight centres on a circle of radius 2, 1.41 apart: far beyond 3 std.
+# Eight centres on a circle of radius 2, 1.53 apart: far beyond 3 std.
 _ANGLES = np.arange(8) * np.pi / 4
 _CENTERS = 2.0 * np.stack([np.cos(_ANGLES), np.sin(_ANGLES)], axis=1)
 # A diagonal unit offset: 3.1 std along it is only 2.19 std per coordinate, so
@@ -188,3 +188,28 @@ class DistanceProfileTest(tf.test.TestCase):
         self.assertAllClose(profile["median_distance_std"], np.sqrt(2 * np.log(2)), atol=0.01)
         self.assertAllClose(profile["near_miss_percent"], 100 * np.exp(-4.5), atol=0.1)
         self.assertEqual(profile["between_modes_percent"], 0.0)
+
+    def test_the_three_shares_partition_the_samples(self):
+        # High quality (mode_coverage's own test), near misses and samples between
+        # modes add up to every sample, also at the 3-std boundary itself; with
+        # 1000 samples each is 0.1 %, so the rounded shares add up exactly.
+        rng = np.random.default_rng(2)
+        points = _CENTERS[rng.integers(0, 8, 1000)] + rng.normal(0, 3 * _STD, (1000, 2))
+        points[:10] = _CENTERS[0] + 3 * _STD * rng.normal(size=(10, 2)) / np.sqrt(2)
+        points[10:20] = _CENTERS[1] + 3 * _STD * _DIAGONAL  # on the boundary
+        points[20:30] = np.nan
+        profile = distance_profile(points, _CENTERS, _STD)
+        high_quality = 100 * mode_coverage(points, _CENTERS, _STD).high_quality_fraction
+        self.assertAllClose(high_quality + profile["near_miss_percent"]
+                            + profile["between_modes_percent"], 100.0)
+        self.assertGreaterEqual(profile["between_modes_percent"], 1.0)  # the NaN samples
+
+    def test_a_median_that_is_not_finite_is_none_and_bad_input_raises(self):
+        points = np.concatenate([_CENTERS[:2], np.full((3, 2), np.nan)])
+        profile = distance_profile(points, _CENTERS, _STD)
+        self.assertIsNone(profile["median_distance_std"])
+        self.assertEqual(profile["between_modes_percent"], 60.0)
+        for bad in (dict(samples=np.zeros((0, 2))), dict(std=0.0), dict(far=2.0)):
+            arguments = dict(dict(samples=_CENTERS, centers=_CENTERS, std=_STD), **bad)
+            with self.assertRaises(ValueError):
+                distance_profile(**arguments)
