@@ -98,6 +98,11 @@ def batch_size(run, name):
     return run.gan_batch_size if name == "dcgan" else run.wgan_batch_size
 
 
+def n_critic(run, name):
+    """Critic steps per generator iteration; None: the preset's (the DCGAN recipe's one step)."""
+    return None if name == "dcgan" else run.n_critic
+
+
 def run_flags(run, name, extra):
     flags = dict(dataset=run.dataset, dim=run.dim, iterations=run.iterations,
                  eval_every=run.eval_every, eval_samples=run.eval_samples,
@@ -107,8 +112,8 @@ def run_flags(run, name, extra):
                  **extra)
     if name in ("clipping", "gp_rmsprop"):
         flags["learning_rate"] = run.clip_learning_rate
-    if name != "dcgan":
-        flags["n_critic"] = run.n_critic
+    if n_critic(run, name) is not None:
+        flags["n_critic"] = n_critic(run, name)
     return flags
 
 
@@ -119,10 +124,9 @@ def training_seconds(images):
 
 def compute(run):
     run.classifier(run.dataset)  # trained first if missing: not a part of the first run's time
-    n_critic = {name: None if name == "dcgan" else run.n_critic for name, *_ in RUNS}  # run_flags'
     progress = run.progress(len(RUNS), "training the four models", of_parts=True,
                             weights=[common.iteration_cost(command, batch_size(run, name),
-                                                           n_critic[name])
+                                                           n_critic(run, name))
                                      for name, _, command, _ in RUNS])
     data = {}
     for name, _, command, extra in RUNS:
