@@ -95,6 +95,22 @@ class PresetTest(tf.test.TestCase):
         self.assertAllClose(critic_schedule(250000), 1e-4)
         self.assert_adam(model.critic_optimizer, critic_schedule(0), 0.0, 0.9)
 
+    def test_toy_512_decay_is_the_toy_recipe_wider_and_decayed(self):
+        model = build(wgan_gp.COMMAND, "--preset=toy_512_decay", "--dataset=25gaussians")
+        self.assertEqual((model.n_critic, model.penalty_weight), (5, 0.1))  # gan_toy.py's
+        widths = {layer.units for network in (model.generator, model.critic)
+                  for layer in network.layers if isinstance(layer, keras.layers.Dense)}
+        self.assertEqual(widths, {512, 2, 1})  # hidden layers, generator out, critic out
+        self.assertEqual((FLAGS.iterations, FLAGS.dot_steps, FLAGS.ema_decay),
+                         (25000, 100, 0.999))
+        schedule = model.generator_optimizer._learning_rate
+        self.assertAllClose([schedule(0), schedule(12500), schedule(25000)],
+                            [1e-4, 5e-5, 0.0])
+        self.assertAllClose(model.critic_optimizer._learning_rate(5 * 12500), 5e-5)
+        self.assert_adam(model.critic_optimizer, 1e-4, 0.5, 0.9)
+        with self.assertRaisesRegex(runner.UsageError, "is for toy data"):
+            build(wgan_gp.COMMAND, "--preset=toy_512_decay", "--dataset=mnist")
+
     def test_explicit_flags_override_the_preset(self):
         model = build(wgan_gp.COMMAND, "--preset=wgan_gp", "--dataset=mnist",
                       "--batch_size=32", "--penalty_weight=5", "--learning_rate=3e-4")

@@ -48,7 +48,7 @@ def is_toy(dataset):
 
 
 # Presets for toy data (the others are image recipes).
-TOY_PRESETS = ("toy", "metz")
+TOY_PRESETS = ("toy", "toy_512_decay", "metz")
 
 # Metz et al. 2017 ("Unrolled GANs", Appendix A, Figure 1): their ring, their
 # networks (see models.networks.metz_generator / metz_critic), batch 512, 25k

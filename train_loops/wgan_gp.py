@@ -7,6 +7,11 @@ Presets (../shared/reference/papers.md):
                   average of the generator's weights, decay 0.999 (Yazici et
                   al. 2019), kept beside it (generator_ema.keras): at 10,000
                   iterations the better generator on both toy sets, 5 seeds
+  toy_512_decay   the toy recipe at the authors' width (3 x 512 units), both
+                  rates decaying linearly to 0 over 25,000 iterations (as their
+                  ResNet recipe, Appendix F), and the final samples also
+                  refined by 100 transport steps: the project's best measured
+                  toy recipe (docs/mode_collapse.md §2; ~1.7 h on one core)
   metz            the toy recipe on the data and networks of Metz et al.
                   2017 (their ring of radius 2, batch 512, 25k iterations;
                   see the gan command), with the paper's lambda 10
@@ -33,8 +38,14 @@ NO_AVERAGE = dict(ema_decay=None)
 IMAGES = dict(NO_AVERAGE, architecture="dcgan", penalty_weight=10.0, batch_size=64,
               latent_dim=128, n_critic=5, iterations=200000)
 TOY = dict(optimizer="adam", learning_rate=1e-4, beta_1=0.5, beta_2=0.9, n_critic=5)
+TOY_PRESET = dict(TOY, ema_decay=0.999)
 PRESETS = {
-    "toy": dict(TOY, ema_decay=0.999),
+    "toy": TOY_PRESET,
+    # Its width is gan_toy.py's; its length a quarter of gan_toy.py's 100,000, which
+    # linear decay makes enough (docs/mode_collapse.md §2); 100 steps: Tanaka's 2-D demo.
+    "toy_512_decay": dict(TOY_PRESET, hidden_units=512, iterations=25000,
+                          learning_rate_decay="linear", dot_steps=100, eval_every=1000,
+                          sample_every=5000),
     # lambda 10, the paper's (Algorithm 1): the toy code's 0.1 was chosen for
     # the authors' own 3 x 512 networks.
     "metz": dict(TOY, **METZ, **NO_AVERAGE, penalty_weight=10.0),
