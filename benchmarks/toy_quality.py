@@ -1,8 +1,7 @@
 """WGAN-GP's toy quality over seeds: each seed trained, sampled fresh, refined, and averaged.
 
     python -m benchmarks.toy_quality                    # the toy preset, seeds 0-4, ring and grid
-    python -m benchmarks.toy_quality --output_dir=runs/toy512 -- --hidden_units=512 \\
-        --iterations=25000 --learning_rate_decay=linear --eval_every=1000 --checkpoint_every=1000
+    python -m benchmarks.toy_quality --output_dir=runs/toy512 -- --preset=toy_512_decay
 
 The measurement behind the README's toy numbers (docs/mode_collapse.md §2).
 Flags after `--` go to every `python -m train_loops.wgan_gp` run; the
