@@ -47,9 +47,6 @@ def is_toy(dataset):
     return dataset in TOY_DATASETS or dataset.startswith("points:")
 
 
-# Presets for toy data (the others are image recipes).
-TOY_PRESETS = ("toy", "toy_512_decay", "metz")
-
 # Metz et al. 2017 ("Unrolled GANs", Appendix A, Figure 1): their ring, their
 # networks (see models.networks.metz_generator / metz_critic), batch 512, 25k
 # iterations (their Figure 1 shows every 5k: --sample_every=5000). Each
@@ -285,6 +282,11 @@ class Command:
             if not FLAGS[flag].present:
                 FLAGS[flag].value = value
         FLAGS.preset = name
+        # A preset is for the kind of data it names; the toy presets name none (the ring).
+        toy_preset = is_toy(self.presets[name].get("dataset", FLAGS["dataset"].default))
+        if toy_preset != is_toy(FLAGS.dataset):
+            raise UsageError(f"--preset={name} is for {'toy' if toy_preset else 'image'} "
+                             f"data; --dataset is {FLAGS.dataset}")
 
 
 def ema_decay():
@@ -341,10 +343,6 @@ def check_flags():
     if FLAGS.critic_normalization == "layer" and is_toy(FLAGS.dataset):
         raise UsageError("--critic_normalization=layer is for image critics; toy critics "
                          "take none or spectral")
-    if (FLAGS.preset in TOY_PRESETS) != is_toy(FLAGS.dataset):
-        kind = "toy" if FLAGS.preset in TOY_PRESETS else "image"
-        raise UsageError(f"--preset={FLAGS.preset} is for {kind} data; --dataset is "
-                         f"{FLAGS.dataset}")
 
 
 # What callbacks act on every so many iterations (and the run's length): a step
